@@ -1,0 +1,157 @@
+"""Batch jobs over archives: reading documents, writing JSON lines, resuming after a kill.
+
+Inputs are ``.txt`` files (one document each, id = the file name) or ``.jsonl`` files with
+``{"id", "text"}`` per line, read lazily. A malformed line becomes an error record that names
+its file and line. Output lines are written and flushed as chunks finish; ``--resume`` reads
+what an earlier run wrote, drops a half-written last line, and skips what is done.
+
+>>> record = Document("a.txt", "نص")
+>>> record.id
+'a.txt'
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+
+@dataclass(frozen=True)
+class Document:
+    """A document to annotate."""
+
+    id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class BadRecord:
+    """An input line that cannot be annotated, with where it is and why."""
+
+    file: str
+    line: int
+    error: str
+    id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        record: dict[str, Any] = {"id": self.id} if self.id is not None else {}
+        record.update({"file": self.file, "line": self.line, "error": self.error})
+        return record
+
+    @property
+    def key(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+def check_inputs(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Check that every input exists and is ``.txt`` or ``.jsonl``; raise ``ValueError`` naming the first bad one."""
+    checked = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.is_file():
+            raise ValueError(f"input {path} does not exist or is not a file")
+        if path.suffix not in (".txt", ".jsonl"):
+            raise ValueError(f"input {path}: expected a .txt file (one document) or .jsonl (one {{id, text}} a line)")
+        checked.append(path)
+    return checked
+
+
+def read_documents(paths: Iterable[Path]) -> Iterator[Document | BadRecord]:
+    """Yield documents and bad records from ``.txt`` and ``.jsonl`` inputs, lazily, in order.
+
+    A repeated id is a bad record: ids key the output and ``--resume``.
+    """
+    seen: dict[str, str] = {}
+    for path in paths:
+        for number, item in _read_file(path):
+            if isinstance(item, Document):
+                where = f"{path}:{number}" if number else str(path)
+                if item.id in seen:
+                    yield BadRecord(str(path), number, f"duplicate id {item.id!r} (first at {seen[item.id]})", item.id)
+                    continue
+                seen[item.id] = where
+            yield item
+
+
+def _read_file(path: Path) -> Iterator[tuple[int, Document | BadRecord]]:
+    """(line number, item) pairs; a .txt file is one document at line 0."""
+    if path.suffix == ".txt":
+        try:
+            yield 0, Document(path.name, path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as error:
+            yield 0, BadRecord(str(path), 0, f"not UTF-8 text: {error}", path.name)
+        return
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if raw.strip():
+                yield number, _parse_line(path, number, raw)
+
+
+def _parse_line(path: Path, number: int, raw: bytes) -> Document | BadRecord:
+    try:
+        record = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        return BadRecord(str(path), number, f"not UTF-8: {error}")
+    except json.JSONDecodeError as error:
+        return BadRecord(str(path), number, f"not valid JSON: {error.msg} at column {error.colno}")
+    if not isinstance(record, dict):
+        return BadRecord(str(path), number, 'expected a JSON object {"id": ..., "text": ...}')
+    doc_id = record.get("id")
+    if not isinstance(doc_id, (str, int)) or isinstance(doc_id, bool) or str(doc_id) == "":
+        return BadRecord(str(path), number, 'missing or invalid "id" (a non-empty string or integer)')
+    text = record.get("text")
+    if not isinstance(text, str):
+        return BadRecord(str(path), number, f'"text" must be a string, got {type(text).__name__}', str(doc_id))
+    return Document(str(doc_id), text)
+
+
+def completed_keys(output: Path) -> set[str]:
+    """Ids (and ``file:line`` keys of error records) already in ``output``; a torn last line is cut off."""
+    if not output.exists():
+        return set()
+    _drop_torn_tail(output)
+    done: set[str] = set()
+    with open(output, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise ValueError(f"{output}:{number}: not a JSON line ({error.msg}); cannot resume from this file") from error
+            if "error" in record:
+                done.add(f"{record['file']}:{record['line']}")
+            else:
+                done.add(str(record["id"]))
+    return done
+
+
+def _drop_torn_tail(output: Path) -> None:
+    """Cut a last line that was written only in part (no newline) when a run was killed."""
+    with open(output, "rb+") as handle:
+        handle.seek(0, os.SEEK_END)
+        size = handle.tell()
+        if size == 0:
+            return
+        handle.seek(max(0, size - 1))
+        if handle.read(1) == b"\n":
+            return
+        position = size
+        block = 1 << 16
+        while position > 0:  # find the last newline
+            start = max(0, position - block)
+            handle.seek(start)
+            chunk = handle.read(position - start)
+            cut = chunk.rfind(b"\n")
+            if cut >= 0:
+                handle.truncate(start + cut + 1)
+                return
+            position = start
+        handle.truncate(0)
+
+
+def write_record(handle: IO[str], record: dict[str, Any]) -> None:
+    """Write one JSON line (not flushed; the caller flushes after each chunk)."""
+    handle.write(json.dumps(record, ensure_ascii=False) + "\n")

@@ -1,0 +1,160 @@
+"""Finding and loading checkpoints: local directories or hub names, safetensors only, no remote code.
+
+>>> default_model_dir("tagger").parts[-3:]
+('models', 'default', 'tagger')
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from transformers import AutoConfig, AutoModel, AutoModelForTokenClassification, AutoTokenizer, PreTrainedModel
+from transformers.utils import logging as hf_logging
+
+from libya_nlp.configuration import LibyaClassifierConfig
+from libya_nlp.labels import canonical_tag
+from libya_nlp.modeling import LibyaClassifierModel
+
+_DEFAULT_DIR = Path(__file__).resolve().parent / "models" / "default"
+_WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json")
+_PICKLE_FILES = ("pytorch_model.bin", "pytorch_model.bin.index.json")
+_TRAIN_HINT = {
+    "tagger": "python -m training.train configs/tagger_mini.yaml",
+    "classifier": "python -m training.train configs/classifier_mini.yaml",
+}
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint is missing, incomplete or not of the expected kind."""
+
+
+def default_model_dir(kind: str) -> Path:
+    """Where the embedded default ``tagger`` or ``classifier`` lives inside the package."""
+    if kind not in _TRAIN_HINT:
+        raise ValueError(f"kind must be 'tagger' or 'classifier', got {kind!r}")
+    return _DEFAULT_DIR / kind
+
+
+def resolve_checkpoint(name_or_path: str | os.PathLike[str] | None, kind: str) -> str:
+    """Return a local directory or a hub name to load; ``None`` means the embedded default.
+
+    Raises :class:`CheckpointError` for a missing local directory or an absent default.
+    """
+    if name_or_path is None:
+        path = default_model_dir(kind)
+        if not (path / "config.json").is_file():
+            raise CheckpointError(
+                f"the embedded default {kind} is not in this install ({path} has no config.json). "
+                f"Pass {kind}=DIR with a trained checkpoint, or build one with `{_TRAIN_HINT[kind]}`."
+            )
+        return str(path)
+    text = os.fspath(name_or_path)
+    path = Path(text).expanduser()
+    if path.is_dir():
+        _check_local_files(path, kind)
+        return str(path)
+    if path.exists() or text.startswith((".", "/", "~")) or os.sep in text.replace("/", "") or text.count("/") > 1:
+        raise CheckpointError(f"{kind} checkpoint directory {text!r} does not exist (or is not a directory)")
+    return text  # a hub name such as "aubmindlab/bert-base-arabertv02"
+
+
+def load_tagger(name_or_path: str | os.PathLike[str] | None = None) -> tuple[PreTrainedModel, Any, str]:
+    """Load a token classifier with IOB2 labels over PER/ORG/LOC/MISC, and its tokenizer.
+
+    Returns ``(model, tokenizer, resolved_name)``.
+
+    >>> load_tagger("/no/such/dir")
+    Traceback (most recent call last):
+    ...
+    libya_nlp.checkpoints.CheckpointError: tagger checkpoint directory '/no/such/dir' does not exist (or is not a directory)
+    """
+    source = resolve_checkpoint(name_or_path, "tagger")
+    with _quiet_loading():
+        config = _load_config(source, "tagger")
+        _check_tagger_labels(config, source)
+        model = _load_model(AutoModelForTokenClassification, source, "tagger", config=config)
+        tokenizer = _load_tokenizer(source, "tagger")
+    return model.eval(), tokenizer, source
+
+
+def load_classifier(name_or_path: str | os.PathLike[str] | None = None) -> tuple[LibyaClassifierModel, Any, str]:
+    """Load a :class:`~libya_nlp.modeling.LibyaClassifierModel` checkpoint and its tokenizer.
+
+    Returns ``(model, tokenizer, resolved_name)``.
+    """
+    source = resolve_checkpoint(name_or_path, "classifier")
+    with _quiet_loading():
+        config = _load_config(source, "classifier")
+        if not isinstance(config, LibyaClassifierConfig):
+            raise CheckpointError(
+                f"{source} is a {type(config).__name__} checkpoint, not a libya_nlp classifier "
+                f"(model_type {LibyaClassifierConfig.model_type!r}); train one with `{_TRAIN_HINT['classifier']}`"
+            )
+        model = _load_model(AutoModel, source, "classifier", config=config)
+        tokenizer = _load_tokenizer(source, "classifier")
+    return model.eval(), tokenizer, source
+
+
+def _check_local_files(path: Path, kind: str) -> None:
+    if not (path / "config.json").is_file():
+        raise CheckpointError(f"{kind} checkpoint {path} has no config.json; is it a Hugging Face model directory?")
+    if not any((path / name).is_file() for name in _WEIGHT_FILES):
+        if any((path / name).is_file() for name in _PICKLE_FILES):
+            raise CheckpointError(
+                f"{kind} checkpoint {path} holds pickle weights (pytorch_model.bin) only; libya_nlp loads "
+                "safetensors only: load it once with transformers and save_pretrained() it again"
+            )
+        raise CheckpointError(f"{kind} checkpoint {path} has no model.safetensors")
+
+
+def _load_config(source: str, kind: str) -> Any:
+    try:
+        return AutoConfig.from_pretrained(source, trust_remote_code=False)
+    except Exception as error:  # noqa: BLE001 - re-raised with the checkpoint named
+        raise CheckpointError(f"cannot read the {kind} config of {source!r}: {error}") from error
+
+
+def _load_model(auto_class: Any, source: str, kind: str, **kwargs: Any) -> Any:
+    try:
+        return auto_class.from_pretrained(source, use_safetensors=True, trust_remote_code=False, **kwargs)
+    except Exception as error:  # noqa: BLE001 - re-raised with the checkpoint named
+        raise CheckpointError(f"cannot load the {kind} weights of {source!r}: {error}") from error
+
+
+def _load_tokenizer(source: str, kind: str) -> Any:
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
+    except Exception as error:  # noqa: BLE001 - re-raised with the checkpoint named
+        raise CheckpointError(f"cannot load the {kind} tokenizer of {source!r}: {error}") from error
+    if not getattr(tokenizer, "is_fast", False):
+        raise CheckpointError(f"the {kind} tokenizer of {source!r} is not a fast tokenizer; word offsets need one")
+    return tokenizer
+
+
+def _check_tagger_labels(config: Any, source: str) -> None:
+    labels = [config.id2label[i] for i in sorted(config.id2label)] if config.id2label else []
+    try:
+        canonical = [canonical_tag(label) for label in labels]
+    except ValueError as error:
+        raise CheckpointError(
+            f"tagger {source!r} has labels {labels} in its config: {error}. "
+            "A libya_nlp tagger needs IOB2 labels (O, B-PER, I-PER, ...) in id2label."
+        ) from error
+    if "O" not in canonical or len(canonical) < 3:
+        raise CheckpointError(f"tagger {source!r} has labels {labels}: expected O plus B-/I- tags")
+
+
+@contextlib.contextmanager
+def _quiet_loading() -> Iterator[None]:
+    """Hide transformers' loading progress bars; annotate() prints nothing on its own."""
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()

@@ -1,0 +1,149 @@
+"""The ``libya-nlp`` command line.
+
+    libya-nlp annotate seeds/000_37a64e389b6f10d7.txt
+    libya-nlp annotate archive.jsonl -o out.jsonl --batch-size 64 --resume
+    libya-nlp train configs/tagger_smoke.yaml --set output_dir=/tmp/t
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import deque
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from libya_nlp.labels import DEFAULT_STANCE_TARGET
+
+_ANNOTATE_HELP = """\
+Annotate documents: entities, request types and stance, one JSON line per document.
+
+INPUT is a .txt file (one document; its id is the file name) or a .jsonl file with
+{"id": ..., "text": ...} on each line. Results are written as each batch finishes, to
+OUT.jsonl or to standard output. A malformed input line is reported on stderr with its
+file and line number and written as an {"id"/"file", "line", "error"} record; the rest is
+processed and the exit code is 1 at the end.
+
+With --resume, ids already in OUT.jsonl are skipped, so a killed run can be started again
+with the same command and finishes without losing or repeating a document.
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``libya-nlp``; returns the exit code."""
+    parser = argparse.ArgumentParser(prog="libya-nlp", description="Arabic news about Libya: entities, requests, stance.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    annotate = commands.add_parser("annotate", help="annotate .txt/.jsonl documents to JSON lines",
+                                   description=_ANNOTATE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    annotate.add_argument("inputs", nargs="+", metavar="INPUT", help=".txt or .jsonl files")
+    annotate.add_argument("-o", "--output", type=Path, metavar="OUT.jsonl", help="output file (default: stdout)")
+    annotate.add_argument("--batch-size", type=_positive_int, default=32, metavar="N",
+                          help="windows per model call (default: 32)")
+    annotate.add_argument("--device", default=None, metavar="D", help="cpu, cuda, cuda:1 (default: CUDA if available)")
+    annotate.add_argument("--stance-target", default=DEFAULT_STANCE_TARGET, metavar="T",
+                          help=f"actor to read stance toward (default: {DEFAULT_STANCE_TARGET})")
+    annotate.add_argument("--tagger", default=None, metavar="DIR", help="tagger checkpoint (default: embedded)")
+    annotate.add_argument("--classifier", default=None, metavar="DIR", help="classifier checkpoint (default: embedded)")
+    annotate.add_argument("--resume", action="store_true", help="continue OUT.jsonl, skipping ids already in it")
+
+    train = commands.add_parser("train", help="train a checkpoint from a YAML config (python -m training.train)",
+                                add_help=False)
+    train.add_argument("args", nargs=argparse.REMAINDER)
+
+    args = parser.parse_args(argv)
+    if args.command == "train":
+        return _train(args.args)
+    return _annotate(args, parser)
+
+
+def _annotate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from libya_nlp.batch import check_inputs
+
+    if args.resume and args.output is None:
+        parser.error("--resume needs -o OUT.jsonl")
+    if args.output is not None and args.output.exists() and args.output.stat().st_size and not args.resume:
+        parser.error(f"{args.output} exists: add --resume to continue it, or remove it to start over")
+    try:
+        paths = check_inputs(args.inputs)
+    except ValueError as error:
+        parser.error(str(error))
+    from libya_nlp.annotator import Annotator
+    from libya_nlp.checkpoints import CheckpointError
+
+    try:
+        annotator = Annotator(tagger=args.tagger, classifier=args.classifier, device=args.device,
+                              stance_target=args.stance_target)
+    except (CheckpointError, ValueError) as error:
+        print(f"libya-nlp: {error}", file=sys.stderr)
+        return 2
+    if args.output is None:
+        return _annotate_to(sys.stdout, paths, annotator, args, done=set())
+    from libya_nlp.batch import completed_keys
+
+    try:
+        done = completed_keys(args.output) if args.resume else set()
+    except ValueError as error:
+        print(f"libya-nlp: {error}", file=sys.stderr)
+        return 2
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    with open(args.output, "a" if args.resume else "w", encoding="utf-8") as handle:
+        return _annotate_to(handle, paths, annotator, args, done)
+
+
+def _annotate_to(handle: IO[str], paths: list[Path], annotator: object, args: argparse.Namespace,
+                 done: set[str]) -> int:
+    from tqdm.auto import tqdm
+
+    from libya_nlp.batch import BadRecord, read_documents, write_record
+
+    pending: deque[str] = deque()
+    bad = 0
+
+    def texts() -> Iterator[str]:
+        nonlocal bad
+        for item in read_documents(paths):
+            if isinstance(item, BadRecord):
+                bad += 1
+                print(f"libya-nlp: {item.file}:{item.line}: {item.error}", file=sys.stderr)
+                if item.key not in done:
+                    write_record(handle, item.to_dict())
+            elif item.id not in done:
+                pending.append(item.id)
+                yield item.text
+
+    started = time.perf_counter()
+    sentences = 0
+    with tqdm(unit="doc", file=sys.stderr, disable=not sys.stderr.isatty(), dynamic_ncols=True) as progress:
+        for annotations in annotator.iter_annotate(texts(), batch_size=args.batch_size):  # type: ignore[attr-defined]
+            for annotation in annotations:
+                write_record(handle, {"id": pending.popleft(), **annotation.to_dict()})
+                sentences += len(annotation.sentences)
+            handle.flush()
+            progress.update(len(annotations))
+            progress.set_postfix(sent_per_s=f"{sentences / (time.perf_counter() - started):.1f}")
+    handle.flush()
+    return 1 if bad else 0
+
+
+def _train(argv: list[str]) -> int:
+    try:
+        from training.train import main as train_main
+    except ImportError as error:
+        print(f"libya-nlp train needs the training package and its extras (pip install -e '.[train]'): {error}",
+              file=sys.stderr)
+        return 2
+    return train_main(argv)
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return number
+
+
+if __name__ == "__main__":
+    sys.exit(main())

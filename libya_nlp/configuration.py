@@ -1,0 +1,74 @@
+"""Configuration of the sentence classifier: one encoder, a request-type head and a stance head.
+
+>>> from transformers import BertConfig
+>>> config = LibyaClassifierConfig(encoder=BertConfig(hidden_size=32).to_dict())
+>>> config.request_types[0], config.stance_labels
+('security_cooperation', ['favor', 'against', 'none'])
+>>> config.request_thresholds["mediation"]
+0.5
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from transformers import AutoConfig, PretrainedConfig
+
+from libya_nlp.labels import REQUEST_TYPES, STANCE_LABELS
+
+
+class LibyaClassifierConfig(PretrainedConfig):
+    """Label maps, per-label thresholds and the encoder's own config (as a dict).
+
+    Args:
+        encoder: the backbone's config as a dict (``BertConfig(...).to_dict()``), with its
+            ``model_type``.
+        request_types: names of the multi-label request-type outputs, in head order.
+        request_thresholds: the probability above which each request type is predicted.
+        stance_labels: names of the stance outputs, in head order.
+        classifier_dropout: dropout before both heads.
+    """
+
+    model_type = "libya_sentence_classifier"
+
+    def __init__(
+        self,
+        encoder: dict[str, Any] | None = None,
+        request_types: list[str] | None = None,
+        request_thresholds: dict[str, float] | None = None,
+        stance_labels: list[str] | None = None,
+        classifier_dropout: float = 0.1,
+        **kwargs: Any,
+    ) -> None:
+        self.encoder = dict(encoder) if encoder is not None else {"model_type": "bert"}
+        if "model_type" not in self.encoder:
+            raise ValueError("the encoder config needs a 'model_type' (use SomeConfig(...).to_dict())")
+        self.request_types = list(request_types) if request_types is not None else list(REQUEST_TYPES)
+        self.stance_labels = list(stance_labels) if stance_labels is not None else list(STANCE_LABELS)
+        for name, labels in (("request_types", self.request_types), ("stance_labels", self.stance_labels)):
+            if not labels or len(set(labels)) != len(labels):
+                raise ValueError(f"{name} must be a non-empty list of distinct labels, got {labels}")
+        thresholds = dict(request_thresholds) if request_thresholds is not None else {}
+        unknown = set(thresholds) - set(self.request_types)
+        if unknown:
+            raise ValueError(f"request_thresholds names unknown request types: {sorted(unknown)}")
+        self.request_thresholds = {label: float(thresholds.get(label, 0.5)) for label in self.request_types}
+        bad = {k: v for k, v in self.request_thresholds.items() if not 0.0 < v < 1.0}
+        if bad:
+            raise ValueError(f"request thresholds must lie in (0, 1): {bad}")
+        self.classifier_dropout = classifier_dropout
+        super().__init__(**kwargs)
+
+    def encoder_config(self) -> PretrainedConfig:
+        """The backbone's config object, built from the stored dict."""
+        settings = dict(self.encoder)
+        return AutoConfig.for_model(settings.pop("model_type"), **settings)
+
+    @property
+    def hidden_size(self) -> int:
+        """Width of the encoder's output, which the heads read."""
+        return int(self.encoder["hidden_size"])
+
+    @property
+    def initializer_range(self) -> float:
+        return float(self.encoder.get("initializer_range", 0.02))

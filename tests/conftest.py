@@ -1,0 +1,82 @@
+"""Tiny models built offline: a WordPiece vocabulary trained on the seed articles and 2-layer BERTs.
+
+Nothing here touches a model hub; checkpoints are saved to and loaded from temp directories.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = sorted((ROOT / "seeds").glob("*.txt"))
+
+
+def seed_texts() -> list[str]:
+    return [path.read_text(encoding="utf-8") for path in SEEDS]
+
+
+def tiny_bert_config(vocab_size: int, **overrides):
+    from transformers import BertConfig
+
+    settings = dict(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                    intermediate_size=64, max_position_embeddings=128)
+    settings.update(overrides)
+    return BertConfig(**settings)
+
+
+@pytest.fixture(scope="session")
+def tiny_tokenizer():
+    from training.wordpiece import train_wordpiece
+
+    lines = [line for text in seed_texts() for line in text.splitlines() if line.strip()]
+    return train_wordpiece(lines, vocab_size=800, model_max_length=128, min_frequency=1)
+
+
+@pytest.fixture(scope="session")
+def tiny_tagger_dir(tmp_path_factory, tiny_tokenizer) -> Path:
+    import torch
+    from transformers import BertForTokenClassification
+
+    from libya_nlp.labels import bio_labels
+
+    labels = bio_labels()
+    torch.manual_seed(0)
+    config = tiny_bert_config(len(tiny_tokenizer), id2label=dict(enumerate(labels)),
+                              label2id={label: i for i, label in enumerate(labels)})
+    model = BertForTokenClassification(config)
+    with torch.no_grad():  # lean toward entity labels so that random weights still produce spans
+        model.classifier.bias.copy_(torch.tensor([0.0] + [0.3] * (len(labels) - 1)))
+    path = tmp_path_factory.mktemp("tagger")
+    model.save_pretrained(path)
+    tiny_tokenizer.save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_classifier_dir(tmp_path_factory, tiny_tokenizer) -> Path:
+    import torch
+
+    from libya_nlp.configuration import LibyaClassifierConfig
+    from libya_nlp.modeling import LibyaClassifierModel
+
+    torch.manual_seed(1)
+    config = LibyaClassifierConfig(encoder=tiny_bert_config(len(tiny_tokenizer)).to_dict(),
+                                   request_thresholds={"mediation": 0.3})
+    model = LibyaClassifierModel(config)
+    path = tmp_path_factory.mktemp("classifier")
+    model.save_pretrained(path)
+    tiny_tokenizer.save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def annotator(tiny_tagger_dir, tiny_classifier_dir):
+    from libya_nlp import Annotator
+
+    return Annotator(tagger=tiny_tagger_dir, classifier=tiny_classifier_dir, device="cpu")

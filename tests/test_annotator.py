@@ -1,0 +1,86 @@
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import seed_texts
+from libya_nlp import Annotator, annotate, annotate_batch
+from libya_nlp.labels import ENTITY_TYPES, HAFTAR_TARGET, REQUEST_TYPES, STANCE_LABELS
+
+arabic_words = st.sampled_from(["طلب", "السراج", "فائز", "حكومة", "الوفاق", "ليبيا", "والجزائر", "داعش", "من", "قالَ",
+                                "ليـــبيا", "٢٠١١م", "&amp;", "<b>", "\u200f", "\u00a0", "😀", "«", "»", ".", "،", "\n"])
+texts = st.one_of(st.text(max_size=80), st.lists(st.one_of(arabic_words, st.text(max_size=3)), max_size=40).map(" ".join),
+                  st.lists(st.one_of(arabic_words, st.text(max_size=3)), max_size=40).map("".join))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts)
+def test_offsets_always_index_the_original_text(annotator, text):
+    result = annotator.annotate(text).to_dict()
+    assert result["text"] == text
+    for entity in result["entities"]:
+        assert text[entity["start"]:entity["end"]] == entity["text"] != ""
+        assert entity["text"].strip() == entity["text"]
+    for sentence in result["sentences"]:
+        assert text[sentence["start"]:sentence["end"]] == sentence["text"]
+
+
+def test_seed_articles_give_the_json_of_the_contract(annotator, tiny_tagger_dir, tiny_classifier_dir):
+    results = annotator.annotate_batch(seed_texts())
+    for text, result in zip(seed_texts(), results):
+        data = json.loads(json.dumps(result.to_dict(), ensure_ascii=False))
+        assert set(data) == {"text", "entities", "sentences", "model"}
+        assert data["text"] == text
+        assert data["model"] == {"tagger": str(tiny_tagger_dir), "classifier": str(tiny_classifier_dir)}
+        assert data["entities"], "the biased test tagger finds entities"
+        for entity in data["entities"]:
+            assert set(entity) == {"start", "end", "text", "label", "score"}
+            assert entity["label"] in ENTITY_TYPES and 0 <= entity["score"] <= 1
+            assert text[entity["start"]:entity["end"]] == entity["text"]
+        for sentence in data["sentences"]:
+            assert set(sentence) == {"start", "end", "text", "request_types", "stance"}
+            assert all(r["label"] in REQUEST_TYPES for r in sentence["request_types"])
+            assert sentence["stance"]["target"] == "حكومة الوفاق الوطني"
+            assert sentence["stance"]["label"] in STANCE_LABELS
+    assert [len(r.sentences) for r in results] == [7, 13, 19]
+
+
+def test_batch_equals_one_by_one(annotator):
+    docs = seed_texts() + ["", "عنوان بلا نقطة", "جملة قصيرة. " * 50]
+    batch = [a.to_dict() for a in annotator.annotate_batch(docs, batch_size=3)]
+    single = [annotator.annotate(doc).to_dict() for doc in docs]
+    assert batch == single
+
+
+def test_module_functions_reuse_a_cached_annotator(tiny_tagger_dir, tiny_classifier_dir):
+    text = seed_texts()[1]
+    first = annotate(text, tagger=tiny_tagger_dir, classifier=tiny_classifier_dir, device="cpu",
+                     stance_target=HAFTAR_TARGET)
+    [second] = annotate_batch([text], tagger=str(tiny_tagger_dir), classifier=str(tiny_classifier_dir), device="cpu",
+                              stance_target=HAFTAR_TARGET)
+    assert first.to_dict() == second.to_dict()
+    assert first.sentences[0].stance.target == HAFTAR_TARGET
+
+
+def test_type_errors(annotator):
+    with pytest.raises(TypeError, match="str"):
+        annotator.annotate(b"bytes")
+    with pytest.raises(TypeError, match="list of str"):
+        annotator.annotate_batch("one string")
+    with pytest.raises(TypeError, match="item 1"):
+        annotator.annotate_batch(["ok", None])
+    with pytest.raises(TypeError):
+        annotate(42)
+    with pytest.raises(TypeError, match="stance_target"):
+        annotator.annotate("نص", stance_target="")
+
+
+def test_bad_device_is_a_clear_error(tiny_tagger_dir, tiny_classifier_dir):
+    with pytest.raises(ValueError, match="device"):
+        Annotator(tagger=tiny_tagger_dir, classifier=tiny_classifier_dir, device="tpu")
+
+
+def test_html_view_marks_entities(annotator):
+    html = annotator.annotate(seed_texts()[0]).to_html()
+    assert html.startswith('<div dir="rtl"') and "<mark" in html

@@ -1,0 +1,51 @@
+import shutil
+
+import pytest
+
+from libya_nlp import checkpoints
+from libya_nlp.checkpoints import CheckpointError, load_classifier, load_tagger
+
+
+def test_loads_local_directories(tiny_tagger_dir, tiny_classifier_dir):
+    model, tokenizer, name = load_tagger(tiny_tagger_dir)
+    assert model.config.id2label[1] == "B-PER" and tokenizer.is_fast and name == str(tiny_tagger_dir)
+    model, _, _ = load_classifier(tiny_classifier_dir)
+    assert model.config.request_thresholds["mediation"] == 0.3
+
+
+def test_missing_directory_is_named(tmp_path):
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_tagger(tmp_path / "nothing")
+
+
+def test_directory_without_weights(tmp_path, tiny_tagger_dir):
+    shutil.copy(tiny_tagger_dir / "config.json", tmp_path)
+    with pytest.raises(CheckpointError, match="no model.safetensors"):
+        load_tagger(tmp_path)
+    (tmp_path / "pytorch_model.bin").write_bytes(b"pickle")
+    with pytest.raises(CheckpointError, match="safetensors only"):
+        load_tagger(tmp_path)
+
+
+def test_broken_weights_are_reported(tmp_path, tiny_tagger_dir):
+    shutil.copytree(tiny_tagger_dir, tmp_path, dirs_exist_ok=True)
+    (tmp_path / "model.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(CheckpointError, match="cannot load the tagger weights"):
+        load_tagger(tmp_path)
+
+
+def test_wrong_kind_of_checkpoint(tiny_tagger_dir, tiny_classifier_dir):
+    with pytest.raises(CheckpointError, match="not a libya_nlp classifier"):
+        load_classifier(tiny_tagger_dir)
+    with pytest.raises(CheckpointError, match="IOB2"):
+        load_tagger(tiny_classifier_dir)
+
+
+def test_absent_default_model_says_how_to_get_one(monkeypatch, tmp_path):
+    monkeypatch.setattr(checkpoints, "_DEFAULT_DIR", tmp_path)
+    with pytest.raises(CheckpointError, match="training.train configs/tagger_mini.yaml"):
+        load_tagger(None)
+
+
+def test_hub_names_pass_through_to_transformers():
+    assert checkpoints.resolve_checkpoint("aubmindlab/bert-base-arabertv02", "tagger") == "aubmindlab/bert-base-arabertv02"

@@ -1,0 +1,126 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import ROOT, seed_texts
+from libya_nlp.cli import main
+
+
+def write_jsonl(path, records):
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+
+
+@pytest.fixture()
+def corpus(tmp_path):
+    texts = seed_texts()
+    records = [{"id": f"doc-{i:03d}", "text": texts[i % 3] if i % 2 else f"خبر رقم {i}. طلب السراج دعما."}
+               for i in range(40)]
+    path = tmp_path / "in.jsonl"
+    write_jsonl(path, records)
+    return path, records
+
+
+def read_out(path):
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def models(tiny_tagger_dir, tiny_classifier_dir):
+    return ["--tagger", str(tiny_tagger_dir), "--classifier", str(tiny_classifier_dir), "--device", "cpu"]
+
+
+def test_txt_and_jsonl_inputs(tmp_path, corpus, tiny_tagger_dir, tiny_classifier_dir):
+    path, records = corpus
+    out = tmp_path / "out.jsonl"
+    seed = ROOT / "seeds" / "000_37a64e389b6f10d7.txt"
+    assert main(["annotate", str(seed), str(path), "-o", str(out), "--batch-size", "4",
+                 *models(tiny_tagger_dir, tiny_classifier_dir)]) == 0
+    rows = read_out(out)
+    assert [r["id"] for r in rows] == [seed.name] + [r["id"] for r in records]
+    assert rows[0]["text"] == seed.read_text(encoding="utf-8")
+    assert all(set(r) == {"id", "text", "entities", "sentences", "model"} for r in rows)
+
+
+def test_resume_after_a_torn_write_loses_and_repeats_nothing(tmp_path, corpus, tiny_tagger_dir, tiny_classifier_dir):
+    path, records = corpus
+    full = tmp_path / "full.jsonl"
+    assert main(["annotate", str(path), "-o", str(full), *models(tiny_tagger_dir, tiny_classifier_dir)]) == 0
+    lines = full.read_text(encoding="utf-8").splitlines(keepends=True)
+    partial = tmp_path / "partial.jsonl"
+    partial.write_text("".join(lines[:13]) + lines[13][:57], encoding="utf-8")  # killed mid-line
+    assert main(["annotate", str(path), "-o", str(partial), "--resume",
+                 *models(tiny_tagger_dir, tiny_classifier_dir)]) == 0
+    assert read_out(partial) == read_out(full)
+
+
+def test_existing_output_needs_resume(tmp_path, corpus, tiny_tagger_dir, tiny_classifier_dir, capsys):
+    path, _ = corpus
+    out = tmp_path / "out.jsonl"
+    out.write_text('{"id": "x"}\n')
+    with pytest.raises(SystemExit):
+        main(["annotate", str(path), "-o", str(out), *models(tiny_tagger_dir, tiny_classifier_dir)])
+    assert "--resume" in capsys.readouterr().err
+
+
+def test_killed_process_resumes_without_loss_or_duplicates(tmp_path, tiny_tagger_dir, tiny_classifier_dir):
+    texts = seed_texts()
+    records = [{"id": f"k{i}", "text": texts[i % 3]} for i in range(600)]
+    path = tmp_path / "big.jsonl"
+    write_jsonl(path, records)
+    out = tmp_path / "out.jsonl"
+    command = [sys.executable, "-m", "libya_nlp.cli", "annotate", str(path), "-o", str(out), "--batch-size", "2",
+               *models(tiny_tagger_dir, tiny_classifier_dir)]
+    process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and (not out.exists() or out.stat().st_size < 20_000):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    written_before = len(out.read_text(encoding="utf-8").splitlines())
+    assert 0 < written_before < len(records), "the kill should land mid-run"
+    subprocess.run(command + ["--resume"], cwd=ROOT, check=True, stderr=subprocess.DEVNULL)
+    ids = [r["id"] for r in read_out(out)]
+    assert sorted(ids) == sorted(r["id"] for r in records)
+    assert len(ids) == len(set(ids))
+
+
+def test_malformed_lines_are_reported_and_the_rest_processed(tmp_path, tiny_tagger_dir, tiny_classifier_dir, capsys):
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("\n".join([
+        json.dumps({"id": "a", "text": "طلب السراج دعما."}, ensure_ascii=False),
+        '{"id": "b", "text": "unterminated',
+        json.dumps({"id": "c"}),
+        "",
+        json.dumps({"text": "بلا معرف"}, ensure_ascii=False),
+        json.dumps({"id": "a", "text": "مكرر"}, ensure_ascii=False),
+        json.dumps({"id": 7, "text": "رقم معرف"}, ensure_ascii=False),
+    ]) + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    code = main(["annotate", str(path), "-o", str(out), *models(tiny_tagger_dir, tiny_classifier_dir)])
+    assert code == 1
+    err = capsys.readouterr().err
+    for line in (2, 3, 5, 6):
+        assert f"{path}:{line}:" in err
+    rows = read_out(out)
+    assert sorted(r["id"] for r in rows if "error" not in r) == ["7", "a"]
+    errors = {r["line"]: r for r in rows if "error" in r}
+    assert set(errors) == {2, 3, 5, 6}
+    assert errors[3]["id"] == "c" and "text" in errors[3]["error"]
+    assert "duplicate" in errors[6]["error"]
+    # resuming rewrites nothing and still reports the failure
+    assert main(["annotate", str(path), "-o", str(out), "--resume", *models(tiny_tagger_dir, tiny_classifier_dir)]) == 1
+    assert read_out(out) == rows
+
+
+def test_stdout_and_missing_input(tmp_path, tiny_tagger_dir, tiny_classifier_dir, capsys):
+    seed = ROOT / "seeds" / "001_2d2d4f8ae176f14c.txt"
+    assert main(["annotate", str(seed), *models(tiny_tagger_dir, tiny_classifier_dir)]) == 0
+    [row] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert row["id"] == seed.name
+    with pytest.raises(SystemExit):
+        main(["annotate", str(tmp_path / "missing.txt")])
+    assert "does not exist" in capsys.readouterr().err

@@ -1,0 +1,1 @@
+"""Training, evaluation and corpus tools for libya_nlp (not needed for inference)."""
