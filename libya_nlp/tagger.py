@@ -85,6 +85,8 @@ class EntityTagger:
             sentence = job.todo[encoding["overflow_to_sample_mapping"][w]]
             word_ids = encoding.word_ids(w)
             content = [p for p, word in enumerate(word_ids) if word is not None]
+            if not content:  # words the tokenizer drops entirely (a lone combining mark) stay O
+                continue
             first, last = content[0], content[-1]
             previous = None
             for p in content:

@@ -84,3 +84,10 @@ def test_bad_device_is_a_clear_error(tiny_tagger_dir, tiny_classifier_dir):
 def test_html_view_marks_entities(annotator):
     html = annotator.annotate(seed_texts()[0]).to_html()
     assert html.startswith('<div dir="rtl"') and "<mark" in html
+
+
+def test_words_the_tokenizer_drops_are_outside_entities(annotator):
+    # NFKC turns U+00A8 into a lone combining mark, which WordPiece drops: no subword, label O
+    for text in ["¨", "طلب ¨ السراج", "\u0301\u0301"]:
+        result = annotator.annotate(text)
+        assert all(text[e.start:e.end] == e.text for e in result.entities)

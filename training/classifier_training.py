@@ -1,0 +1,159 @@
+"""Fine-tuning the sentence classifier (``task: classifier``): request types and target stance.
+
+Each corpus record yields one example per stance target it carries: the pair (target,
+sentence) with the record's request types (the same for every target) and its stance toward
+that target, so the target really conditions the stance head.
+
+>>> record = parse_record({"id": "a", "doc_id": "d", "text": "رحب السراج", "entities": [],
+...     "request_types": ["mediation"], "stance": [{"target": "حفتر", "label": "against"}], "source": "written"}, "x")
+>>> [(e.target, e.request_labels, e.stance) for e in examples_of([record], ["حفتر", "غيره"])]
+[('حفتر', [0, 0, 0, 1, 0, 0, 0], 1)]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from transformers import AutoTokenizer, BertConfig
+
+from libya_nlp.classifier import SentenceClassifier
+from libya_nlp.configuration import LibyaClassifierConfig
+from libya_nlp.labels import REQUEST_TYPES, STANCE_LABELS
+from libya_nlp.modeling import LibyaClassifierModel
+from libya_nlp.segmentation import tokenize
+from training.config import TrainConfig
+from training.conll import DataError
+from training.corpus import CorpusRecord, parse_record  # noqa: F401 - parse_record is used by the doctest
+from training.evaluate import evaluate_classifier
+from training.metrics import request_scores, stance_scores, tune_thresholds
+from training.sources import load_source, mix_by_weight, split_dev_by_document
+from training.trainer import loss_history, make_trainer, save_checkpoint, seed_everything
+from training.wordpiece import train_wordpiece
+
+@dataclass
+class PairExample:
+    target: str
+    words: list[str]
+    request_labels: list[int]
+    stance: int  # index into STANCE_LABELS, -100 when the record has no stance for this target
+
+
+def train_classifier(config: TrainConfig, root: Path) -> dict[str, Any]:
+    """Train, select on dev, tune thresholds on dev, write the checkpoint; returns the metrics."""
+    seed_everything(config.seed)
+    train, dev, data_rows = _load_records(config, root)
+    targets = config.classifier.targets
+    if config.backbone:
+        tokenizer = AutoTokenizer.from_pretrained(config.backbone)
+        model = LibyaClassifierModel.from_encoder(config.backbone,
+                                                  classifier_dropout=config.classifier.classifier_dropout)
+    else:
+        scratch = config.scratch
+        tokenizer = train_wordpiece([r.text for r in train] + targets, vocab_size=scratch.vocab_size,
+                                    model_max_length=scratch.max_position_embeddings)
+        encoder = BertConfig(vocab_size=len(tokenizer), hidden_size=scratch.hidden_size,
+                             num_hidden_layers=scratch.num_hidden_layers, num_attention_heads=scratch.num_attention_heads,
+                             intermediate_size=scratch.intermediate_size,
+                             max_position_embeddings=scratch.max_position_embeddings)
+        model = LibyaClassifierModel(LibyaClassifierConfig(encoder=encoder.to_dict(),
+                                                           classifier_dropout=config.classifier.classifier_dropout))
+    max_length = min(config.training.max_length, SentenceClassifier(model, tokenizer).max_length)
+    train_set = encode_pairs(tokenizer, examples_of(train, targets), max_length)
+    dev_set = encode_pairs(tokenizer, examples_of(dev, targets), max_length)
+
+    def compute_metrics(prediction: Any) -> dict[str, float]:
+        request_logits, stance_logits = prediction.predictions
+        request_gold, stance_gold = prediction.label_ids
+        requests = request_scores(request_gold, (request_logits > 0).astype(int), REQUEST_TYPES)
+        keep = stance_gold != -100
+        stance = stance_scores([STANCE_LABELS[i] for i in stance_gold[keep]],
+                               [STANCE_LABELS[i] for i in stance_logits.argmax(-1)[keep]])
+        return {"request_micro_f1": requests["micro_f1"], "stance_macro_f1": stance["macro_f1"],
+                "score": (requests["micro_f1"] + stance["macro_f1"]) / 2}
+
+    trainer = make_trainer(config, model, train_set, dev_set, _collate, compute_metrics, metric="score",
+                           label_names=["request_labels", "stance_labels"])
+    trainer.train()
+    model = trainer.model.eval()
+    metrics: dict[str, Any] = {"task": "classifier", "data": data_rows, "train_log": loss_history(trainer),
+                               "evaluation": {}}
+    if dev:
+        evaluation = evaluate_classifier(SentenceClassifier(model, tokenizer), dev,
+                                         batch_size=config.training.eval_batch_size)
+        if config.classifier.tune_thresholds:
+            gold = np.array([[label in r.request_types for label in REQUEST_TYPES] for r in dev], dtype=int)
+            model.config.request_thresholds = tune_thresholds(evaluation["request_probabilities"], gold, REQUEST_TYPES)
+            evaluation = evaluate_classifier(SentenceClassifier(model, tokenizer), dev,
+                                             batch_size=config.training.eval_batch_size)
+            evaluation["thresholds_tuned_on"] = "dev"
+        evaluation.pop("request_probabilities")
+        metrics["evaluation"]["dev"] = evaluation
+    save_checkpoint(config, model, tokenizer, metrics, task_description=(
+        "Sentence classifier for Arabic news about Libya: one encoder with two heads, request types "
+        f"(multi-label: {', '.join(REQUEST_TYPES)}) and stance (favor/against/none) toward a target actor "
+        "given as text with the sentence."))
+    return metrics
+
+
+def examples_of(records: list[CorpusRecord], targets: list[str]) -> list[PairExample]:
+    """One (target, sentence) example per record and configured target it carries a stance for;
+    a record with none of them still trains the request head (stance ignored)."""
+    examples = []
+    for record in records:
+        words = [t.text for t in tokenize(record.text)]
+        requests = [int(label in record.request_types) for label in REQUEST_TYPES]
+        chosen = [t for t in targets if t in record.stance]
+        for target in chosen:
+            examples.append(PairExample(target, words, requests, STANCE_LABELS.index(record.stance[target])))
+        if not chosen:
+            examples.append(PairExample(targets[0], words, requests, -100))
+    return examples
+
+
+def encode_pairs(tokenizer: Any, examples: list[PairExample], max_length: int) -> list[dict[str, Any]]:
+    """Encode (target, sentence) pairs; only the sentence is cut if the pair is too long."""
+    if not examples:
+        return []
+    target_words = {t: [tok.text for tok in tokenize(t)] for t in {e.target for e in examples}}
+    encoding = tokenizer([target_words[e.target] for e in examples], [e.words for e in examples],
+                         is_split_into_words=True, truncation="only_second", max_length=max_length)
+    return [{**{key: encoding[key][i] for key in encoding.keys()},
+             "request_labels": [float(v) for v in e.request_labels], "stance_labels": e.stance}
+            for i, e in enumerate(examples)]
+
+
+def _collate(batch: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+    width = max(len(item["input_ids"]) for item in batch)
+    out: dict[str, torch.Tensor] = {}
+    for key in ("input_ids", "attention_mask", "token_type_ids"):
+        if key in batch[0]:
+            out[key] = torch.tensor([item[key] + [0] * (width - len(item[key])) for item in batch])
+    out["request_labels"] = torch.tensor([item["request_labels"] for item in batch])
+    out["stance_labels"] = torch.tensor([item["stance_labels"] for item in batch])
+    return out
+
+
+def _load_records(config: TrainConfig, root: Path) -> tuple[list[CorpusRecord], list[CorpusRecord], dict]:
+    rows: dict[str, list[dict[str, Any]]] = {"train": [], "dev": []}
+    train: list[CorpusRecord] = []
+    dev: list[CorpusRecord] = []
+    for index, source in enumerate(config.data.train):
+        if source.format != "corpus":
+            raise DataError(f"classifier data must be corpus JSONL (format: corpus); {source.path} is {source.format}")
+        records = load_source(source, root).items
+        if config.data.dev_fraction and not config.data.dev:
+            records, held = split_dev_by_document(records, config.data.dev_fraction, config.seed + index)
+            dev += held
+        train += mix_by_weight(records, source.weight, config.seed + index)
+        rows["train"].append({"path": source.path, "name": source.name, "format": source.format,
+                              "sentences": len(records), "weight": source.weight, "licence": source.licence})
+    for source in config.data.dev:
+        records = load_source(source, root).items
+        dev += records
+        rows["dev"].append({"path": source.path, "name": source.name, "format": source.format,
+                            "sentences": len(records), "licence": source.licence})
+    return train, dev, rows

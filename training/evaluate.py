@@ -1,0 +1,168 @@
+"""Evaluate a checkpoint: ``python -m training.evaluate MODEL_DIR --data PATH [--task ...]``.
+
+Tagger: seqeval entity-level P/R/F1 per type. By default the words of the data are joined with
+spaces and go through the public path of ``annotate()`` (normalisation, sentence split,
+tokenisation, windowed tagging); ``--words`` tags the data's own words instead.
+Classifier: per-type P/R/F1 and micro/macro F1 for request types, macro F1 of stance per
+target. Writes ``metrics.json`` and a confusion-matrix PNG into ``--out`` (default: MODEL_DIR/eval).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from libya_nlp.annotator import find_entities
+from libya_nlp.checkpoints import CheckpointError, load_classifier, load_tagger
+from libya_nlp.classifier import SentenceClassifier
+from libya_nlp.labels import ENTITY_TYPES, GNA_TARGET
+from libya_nlp.segmentation import tokenize
+from libya_nlp.tagger import EntityTagger
+from training.conll import DataError, TaggedSentence, read_conll
+from training.corpus import CorpusRecord, read_corpus, to_tagged
+from training.metrics import entity_scores, plot_confusions, request_scores, stance_scores
+
+
+def evaluate_tagger(tagger: EntityTagger, sentences: Sequence[TaggedSentence], *, through_text: bool = True,
+                    batch_size: int = 64) -> dict[str, Any]:
+    """Entity scores of ``tagger`` on gold sentences, plus a token-level confusion matrix."""
+    gold = [s.tags for s in sentences]
+    if through_text:
+        predicted = _tags_through_text(tagger, sentences, batch_size)
+    else:
+        predicted = tagger.word_labels(tagger.prepare([s.words for s in sentences]), batch_size=batch_size)[0]
+    scores = entity_scores(gold, predicted)
+    kinds = ["O", *ENTITY_TYPES]
+    flat_gold = [t.split("-")[-1] for tags in gold for t in tags]
+    flat_pred = [t.split("-")[-1] for tags in predicted for t in tags]
+    matrix = [[sum(1 for g, p in zip(flat_gold, flat_pred) if g == a and p == b) for b in kinds] for a in kinds]
+    return {"entities": scores, "token_confusion": {"labels": kinds, "matrix": matrix},
+            "sentences": len(sentences), "mode": "annotate() on space-joined words" if through_text else "gold words"}
+
+
+def _tags_through_text(tagger: EntityTagger, sentences: Sequence[TaggedSentence], batch_size: int) -> list[list[str]]:
+    texts, word_spans = [], []
+    for sentence in sentences:
+        spans, position = [], 0
+        for word in sentence.words:
+            spans.append((position, position + len(word)))
+            position += len(word) + 1
+        texts.append(" ".join(sentence.words))
+        word_spans.append(spans)
+    predicted = []
+    for spans, entities in zip(word_spans, find_entities(tagger, texts, batch_size=batch_size)):
+        tags = ["O"] * len(spans)
+        for entity in entities:
+            inside = [i for i, (s, e) in enumerate(spans) if s >= entity.start and e <= entity.end]
+            for k, i in enumerate(inside):
+                tags[i] = ("B-" if k == 0 else "I-") + entity.label
+        predicted.append(tags)
+    return predicted
+
+
+def evaluate_classifier(classifier: SentenceClassifier, records: Sequence[CorpusRecord], *,
+                        batch_size: int = 64) -> dict[str, Any]:
+    """Request-type and per-target stance scores of ``classifier`` on corpus records."""
+    words = [[t.text for t in tokenize(r.text)] for r in records]
+    labels = classifier.request_types
+    targets = sorted({target for r in records for target in r.stance})
+    gold = np.array([[label in r.request_types for label in labels] for r in records], dtype=int)
+    stance: dict[str, Any] = {}
+    results_by_target = {}
+    for target in targets or [GNA_TARGET]:
+        chosen = [i for i, r in enumerate(records) if target in r.stance] if targets else list(range(len(records)))
+        results = classifier.classify([words[i] for i in chosen], target=[t.text for t in tokenize(target)],
+                                      batch_size=batch_size)
+        results_by_target[target] = dict(zip(chosen, results))
+        if targets:
+            stance[target] = stance_scores([records[i].stance[target] for i in chosen], [r.stance for r in results],
+                                           classifier.stance_labels)
+    # Request types are read with the first target; a record without it is read once more with the default.
+    first = results_by_target[(targets or [GNA_TARGET])[0]]
+    missing = [i for i in range(len(records)) if i not in first]
+    if missing:
+        extra = classifier.classify([words[i] for i in missing], target=[t.text for t in tokenize(GNA_TARGET)],
+                                    batch_size=batch_size)
+        first = {**first, **dict(zip(missing, extra))}
+    probs = np.array([[first[i].request_scores[label] for label in labels] for i in range(len(records))])
+    probs = probs.reshape(len(records), len(labels))
+    predicted = (probs >= classifier.thresholds).astype(int)
+    return {"request_types": request_scores(gold, predicted, labels), "stance": stance,
+            "thresholds": dict(zip(labels, map(float, classifier.thresholds))), "sentences": len(records),
+            "request_probabilities": probs}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.evaluate", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model_dir", help="checkpoint directory (or hub name)")
+    parser.add_argument("--data", required=True, nargs="+", help="CoNLL (.txt/.conll) or corpus (.jsonl) files")
+    parser.add_argument("--task", choices=["tagger", "classifier"], help="default: from the checkpoint's config")
+    parser.add_argument("--words", action="store_true", help="tagger: tag the gold words, not space-joined text")
+    parser.add_argument("--out", type=Path, help="where to write metrics.json and confusion.png")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--device", default=None)
+    args = parser.parse_args(argv)
+    from libya_nlp.inference import resolve_device
+
+    task = args.task or _guess_task(args.model_dir)
+    out = args.out or Path(args.model_dir) / "eval"
+    try:
+        device = resolve_device(args.device)
+        if task == "tagger":
+            model, tokenizer, _ = load_tagger(args.model_dir)
+            sentences = [s for path in args.data for s in _read_tagged(path)]
+            metrics = evaluate_tagger(EntityTagger(model.to(device), tokenizer), sentences,
+                                      through_text=not args.words, batch_size=args.batch_size)
+            confusions = {"tokens (gold rows)": (metrics["token_confusion"]["matrix"], metrics["token_confusion"]["labels"])}
+        else:
+            model, tokenizer, _ = load_classifier(args.model_dir)
+            records = [r for path in args.data for r in read_corpus(path)]
+            metrics = evaluate_classifier(SentenceClassifier(model.to(device), tokenizer), records,
+                                          batch_size=args.batch_size)
+            metrics.pop("request_probabilities")
+            confusions = {f"stance: {t}": (s["confusion"]["matrix"], s["confusion"]["labels"])
+                          for t, s in metrics["stance"].items()}
+    except (CheckpointError, DataError, ValueError) as error:
+        print(f"training.evaluate: {error}", file=sys.stderr)
+        return 2
+    metrics["data"] = [str(p) for p in args.data]
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    plot_confusions(confusions, out / "confusion.png")
+    print(json.dumps(_summary(metrics), ensure_ascii=False))
+    print(f"wrote {out / 'metrics.json'} and {out / 'confusion.png'}", file=sys.stderr)
+    return 0
+
+
+def _read_tagged(path: str) -> list[TaggedSentence]:
+    if path.endswith(".jsonl"):
+        return [to_tagged(r) for r in read_corpus(path)]
+    return read_conll(path)
+
+
+def _guess_task(model_dir: str) -> str:
+    config_path = Path(model_dir) / "config.json"
+    if config_path.is_file():
+        model_type = json.loads(config_path.read_text(encoding="utf-8")).get("model_type")
+        return "classifier" if model_type == "libya_sentence_classifier" else "tagger"
+    raise DataError(f"cannot tell the task of {model_dir}: pass --task tagger or --task classifier")
+
+
+def _summary(metrics: dict[str, Any]) -> dict[str, Any]:
+    if "entities" in metrics:
+        return {"entity_f1": metrics["entities"]["f1"],
+                "per_type_f1": {k: v["f1"] for k, v in metrics["entities"]["per_type"].items()}}
+    return {"request_micro_f1": metrics["request_types"]["micro_f1"],
+            "request_macro_f1": metrics["request_types"]["macro_f1"],
+            "stance_macro_f1": {t: s["macro_f1"] for t, s in metrics["stance"].items()}}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

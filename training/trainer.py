@@ -1,0 +1,112 @@
+"""What tagger and classifier training share: the Trainer set-up, seeds, and writing the checkpoint.
+
+The Trainer evaluates on the dev set every epoch, keeps the best checkpoint by the task's
+metric and stops early; ``accelerate launch -m training.train CONFIG`` runs it data-parallel.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from transformers import EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
+
+from training.config import TrainConfig, config_to_dict
+from training.model_card import write_model_card
+
+_CHECKPOINTS = "checkpoints"
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (all devices) for a repeatable run."""
+    set_seed(seed, deterministic=False)
+
+
+def use_bf16() -> bool:
+    return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+
+
+def make_trainer(
+    config: TrainConfig,
+    model: torch.nn.Module,
+    train_dataset: Any,
+    dev_dataset: Any,
+    collator: Callable[..., Any],
+    compute_metrics: Callable[..., dict[str, float]],
+    metric: str,
+    label_names: list[str],
+    preprocess_logits: Callable[..., Any] | None = None,
+) -> Trainer:
+    """A Trainer that evaluates each epoch on ``dev_dataset`` and keeps the best model by ``metric``."""
+    optim = config.training
+    has_dev = dev_dataset is not None and len(dev_dataset) > 0
+    arguments = TrainingArguments(
+        output_dir=str(Path(config.output_dir) / _CHECKPOINTS),
+        num_train_epochs=optim.epochs,
+        max_steps=optim.max_steps,
+        learning_rate=optim.learning_rate,
+        per_device_train_batch_size=optim.batch_size,
+        per_device_eval_batch_size=optim.eval_batch_size,
+        gradient_accumulation_steps=optim.gradient_accumulation_steps,
+        weight_decay=optim.weight_decay,
+        warmup_steps=float(optim.warmup_ratio),  # a float below 1 is a ratio of the total steps
+        lr_scheduler_type=optim.lr_scheduler,
+        logging_steps=optim.logging_steps,
+        eval_strategy="epoch" if has_dev else "no",
+        save_strategy="epoch" if has_dev else "no",
+        load_best_model_at_end=has_dev,
+        metric_for_best_model=metric if has_dev else None,
+        greater_is_better=True,
+        save_total_limit=2,
+        save_only_model=True,
+        bf16=use_bf16(),
+        seed=config.seed,
+        data_seed=config.seed,
+        report_to=[],
+        label_names=label_names,
+        dataloader_num_workers=0,
+        disable_tqdm=True,
+        remove_unused_columns=False,
+    )
+    callbacks = []
+    if has_dev and optim.early_stopping_patience:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=optim.early_stopping_patience))
+    return Trainer(
+        model=model, args=arguments, train_dataset=train_dataset, eval_dataset=dev_dataset if has_dev else None,
+        data_collator=collator, compute_metrics=compute_metrics, callbacks=callbacks,
+        preprocess_logits_for_metrics=preprocess_logits,
+    )
+
+
+def loss_history(trainer: Trainer) -> list[dict[str, float]]:
+    """Training losses and dev metrics as logged, for metrics.json and the tests."""
+    return [{k: v for k, v in entry.items() if isinstance(v, (int, float))} for entry in trainer.state.log_history]
+
+
+def save_checkpoint(
+    config: TrainConfig,
+    model: Any,
+    tokenizer: Any,
+    metrics: dict[str, Any],
+    *,
+    task_description: str,
+) -> Path:
+    """Write the checkpoint directory: weights, tokenizer, resolved config, metrics.json, model card."""
+    output = Path(config.output_dir)
+    output.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(output / _CHECKPOINTS, ignore_errors=True)
+    shutil.rmtree(output / "partial", ignore_errors=True)
+    if config.save_dtype == "float16":
+        model = model.to(torch.float16)
+    model.save_pretrained(output, max_shard_size=config.max_shard_size)
+    tokenizer.save_pretrained(output)
+    (output / "training_config.yaml").write_text(
+        yaml.safe_dump(config_to_dict(config), allow_unicode=True, sort_keys=False), encoding="utf-8")
+    (output / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_model_card(output, config, model, metrics, task_description=task_description)
+    return output
