@@ -1,0 +1,68 @@
+"""The shipped Libya corpus: valid, split by document, the counts its issue asks for, seeds fully annotated."""
+
+import json
+from collections import Counter
+
+import pytest
+
+from conftest import ROOT, SEEDS
+from libya_nlp.labels import GNA_TARGET, HAFTAR_TARGET, REQUEST_TYPES, STANCE_LABELS
+from libya_nlp.segmentation import split_sentences
+from training.validate import counts, validate
+
+CORPUS = [ROOT / "training" / "data" / "libya" / name for name in ("train.jsonl", "dev.jsonl")]
+
+
+@pytest.fixture(scope="module")
+def report():
+    return validate(CORPUS)
+
+
+def test_validator_passes_on_the_corpus(report):
+    assert report.problems == []
+
+
+def test_counts_meet_the_corpus_targets(report):
+    summary = counts([record for _, record in report.records])
+    assert summary["sentences"] >= 2000
+    assert all(summary["request_types"][label] >= 120 for label in REQUEST_TYPES)
+    assert summary["no_request_share"] >= 0.30
+    for target in (GNA_TARGET, HAFTAR_TARGET):
+        assert all(summary["stance"][target][label] >= 80 for label in STANCE_LABELS), summary["stance"][target]
+
+
+def test_split_is_by_document_and_near_85_15(report):
+    sizes = Counter(where.split(":")[0].rsplit("/", 1)[-1] for where, _ in report.records)
+    assert 0.80 <= sizes["train.jsonl"] / sum(sizes.values()) <= 0.90
+
+
+def test_every_seed_sentence_is_annotated(report):
+    seed_texts = {record.text for _, record in report.records if record.source == "seed"}
+    for path in SEEDS:
+        for sentence in split_sentences(path.read_text(encoding="utf-8")):
+            assert sentence.text in seed_texts
+
+
+def test_contract_examples_from_the_seeds_are_labelled_as_stated(report):
+    by_text = {record.text: record for _, record in report.records}
+    first = next(r for t, r in by_text.items() if t.startswith("طلب رئيس المجلس الرئاسي لحكومة الوفاق الوطني"))
+    assert first.request_types == ("security_cooperation",)
+    embargo = next(r for t, r in by_text.items() if t.startswith("ومن المقرر أن يبحث السراج مع ترامب"))
+    assert set(embargo.request_types) == {"arms_embargo", "military_aid"}
+    ready = next(r for t, r in by_text.items() if t.startswith("وكان الرئيس التركي صرح"))
+    assert ready.request_types == ()
+
+
+def test_validator_catches_what_it_names(tmp_path):
+    good = json.loads(CORPUS[0].read_text(encoding="utf-8").splitlines()[0])
+    bad_offset = {**good, "id": "x-2", "entities": [{"start": 1, "end": 3, "label": "PER"}]}
+    bad_label = {**good, "id": "x-3", "text": good["text"] + " وأضاف.", "request_types": ["weapons"]}
+    near = {**good, "id": "x-4", "text": good["text"].replace(" ", " جدا ", 1), "entities": []}
+    path = tmp_path / "c.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in (good, good, bad_offset, bad_label, near)),
+                    encoding="utf-8")
+    problems = "\n".join(validate([path]).problems)
+    assert "c.jsonl:2: id" in problems and "repeats" in problems
+    assert "c.jsonl:3: entity 0" in problems and "token boundaries" in problems
+    assert "c.jsonl:4: unknown request type 'weapons'" in problems
+    assert "c.jsonl:5: near duplicate of" in problems
