@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from libya_nlp.checkpoints import load_classifier, load_tagger
 from libya_nlp.classifier import ClassificationJob, SentenceClassifier
-from libya_nlp.inference import resolve_device
+from libya_nlp.inference import prepare_model, resolve_device, resolve_dtype
 from libya_nlp.labels import DEFAULT_STANCE_TARGET
 from libya_nlp.output import Annotation, Entity, LabelScore, SentenceAnnotation, Stance
 from libya_nlp.segmentation import Sentence, split_sentences, tokenize
@@ -50,6 +50,8 @@ class Annotator:
             for the embedded default.
         device: "cpu", "cuda", "cuda:1", or ``None`` for CUDA when available.
         stance_target: the actor stance is read toward, unless a call names another.
+        precision: "auto" (bf16 on CUDA and on CPUs with native bf16, else fp32), "fp32", "bf16",
+            or "int8" (CPU: linear layers quantised dynamically).
 
     >>> annotator = Annotator(tagger="models/tagger", classifier="models/classifier")  # doctest: +SKIP
     >>> [a.to_dict() for a in annotator.annotate_batch(["...", "..."], batch_size=64)]  # doctest: +SKIP
@@ -62,13 +64,17 @@ class Annotator:
         *,
         device: str | torch.device | None = None,
         stance_target: str = DEFAULT_STANCE_TARGET,
+        precision: str = "auto",
     ) -> None:
         self.device = resolve_device(device)
+        self.precision = precision
+        self.dtype = resolve_dtype(self.device, precision)
         self.stance_target = _check_target(stance_target)
         tagger_model, tagger_tokenizer, self.tagger_name = load_tagger(tagger)
         classifier_model, classifier_tokenizer, self.classifier_name = load_classifier(classifier)
-        self.tagger = EntityTagger(tagger_model.to(self.device), tagger_tokenizer)
-        self.classifier = SentenceClassifier(classifier_model.to(self.device), classifier_tokenizer)
+        self.tagger = EntityTagger(prepare_model(tagger_model, self.device, precision), tagger_tokenizer)
+        self.classifier = SentenceClassifier(prepare_model(classifier_model, self.device, precision),
+                                             classifier_tokenizer)
 
     def annotate(self, text: str, *, stance_target: str | None = None) -> Annotation:
         """Annotate one text.
@@ -117,7 +123,7 @@ class Annotator:
         target = _check_target(self.stance_target if stance_target is None else stance_target)
         target_words = [token.text for token in tokenize(target)]
         chunks = _chunks(texts, sentence_budget=16 * batch_size)
-        with ThreadPoolExecutor(max_workers=1) as worker:
+        with (ThreadPoolExecutor(max_workers=1) if self._overlap_preparation() else _InlineExecutor()) as worker:
             pending = None
             for chunk_texts in chunks:
                 ready = pending
@@ -126,6 +132,11 @@ class Annotator:
                     yield self._run(ready.result(), target, batch_size)
             if pending is not None:
                 yield self._run(pending.result(), target, batch_size)
+
+    def _overlap_preparation(self) -> bool:
+        """Prepare the next chunk in a thread when that does not take cores from the model:
+        on CUDA, or on a CPU with more cores than torch's threads."""
+        return self.device.type == "cuda" or (os.cpu_count() or 1) > torch.get_num_threads()
 
     def _prepare(self, texts: list[str], target_words: list[str]) -> _Chunk:
         sentences = [split_sentences(text) for text in texts]
@@ -230,6 +241,21 @@ def _cached_annotator(tagger: ModelSource, classifier: ModelSource, device: str 
 @functools.lru_cache(maxsize=4)
 def _load_annotator(tagger: str | None, classifier: str | None, device: str | None) -> Annotator:
     return Annotator(tagger=tagger, classifier=classifier, device=device)
+
+
+class _InlineExecutor:
+    """Runs submitted work at once, with the interface of a ThreadPoolExecutor."""
+
+    def __enter__(self) -> _InlineExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def submit(self, function: Any, *args: Any) -> Future:
+        future: Future = Future()
+        future.set_result(function(*args))
+        return future
 
 
 def _chunks(texts: Iterable[str], sentence_budget: int) -> Iterator[list[str]]:

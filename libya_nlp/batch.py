@@ -109,23 +109,69 @@ def _parse_line(path: Path, number: int, raw: bytes) -> Document | BadRecord:
     return Document(str(doc_id), text)
 
 
-def completed_keys(output: Path) -> set[str]:
-    """Ids (and ``file:line`` keys of error records) already in ``output``; a torn last line is cut off."""
+def completed_keys(output: Path, *, repair: bool = True) -> set[str]:
+    """Ids (and ``file:line`` keys of error records) already in ``output``.
+
+    A torn last line (a run killed mid-write) is cut off the file when ``repair`` is set, and
+    skipped otherwise (another process may be writing it).
+    """
     if not output.exists():
         return set()
-    _drop_torn_tail(output)
+    if repair:
+        _drop_torn_tail(output)
     done: set[str] = set()
     with open(output, encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
+            if not line.endswith("\n") and not repair:
+                break
             try:
-                record = json.loads(line)
+                done.add(record_key(json.loads(line)))
             except json.JSONDecodeError as error:
                 raise ValueError(f"{output}:{number}: not a JSON line ({error.msg}); cannot resume from this file") from error
-            if "error" in record:
-                done.add(f"{record['file']}:{record['line']}")
-            else:
-                done.add(str(record["id"]))
     return done
+
+
+def record_key(record: dict[str, Any]) -> str:
+    """What identifies an output line: the document id, or ``file:line`` for an error record."""
+    return f"{record['file']}:{record['line']}" if "error" in record else str(record["id"])
+
+
+def part_path(output: Path, rank: int, world: int) -> Path:
+    """Where process ``rank`` of ``world`` writes its share of ``output``."""
+    return output.with_name(f"{output.name}.part-{rank:05d}-of-{world:05d}")
+
+
+def part_files(output: Path) -> list[Path]:
+    """Part files of ``output`` left by this or an earlier multi-process run, in name order."""
+    return sorted(output.parent.glob(f"{output.name}.part-*-of-*"))
+
+
+def merge_parts(output: Path) -> int:
+    """Fold every part file into ``output`` without repeating a key; returns the lines added.
+
+    Written to a temporary file and renamed, so a kill during the merge loses nothing.
+    """
+    parts = part_files(output)
+    if not parts:
+        return 0
+    temporary = output.with_name(output.name + ".merging")
+    seen: set[str] = set()
+    added = 0
+    with open(temporary, "w", encoding="utf-8") as merged:
+        for source in ([output] if output.exists() else []) + parts:
+            with open(source, encoding="utf-8") as handle:
+                for line in handle:
+                    if not line.endswith("\n"):
+                        break  # torn tail of a killed writer
+                    key = record_key(json.loads(line))
+                    if key not in seen:
+                        seen.add(key)
+                        merged.write(line)
+                        added += source != output
+    os.replace(temporary, output)
+    for part in parts:
+        part.unlink()
+    return added
 
 
 def _drop_torn_tail(output: Path) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import torch
 from transformers import AutoConfig, AutoModel, AutoModelForTokenClassification, AutoTokenizer, PreTrainedModel
 from transformers.utils import logging as hf_logging
 
@@ -120,7 +121,9 @@ def _load_config(source: str, kind: str) -> Any:
 
 def _load_model(auto_class: Any, source: str, kind: str, **kwargs: Any) -> Any:
     try:
-        return auto_class.from_pretrained(source, use_safetensors=True, trust_remote_code=False, **kwargs)
+        # fp32 whatever the stored dtype (defaults ship in fp16); callers cast for their device.
+        return auto_class.from_pretrained(source, use_safetensors=True, trust_remote_code=False,
+                                          dtype=torch.float32, **kwargs)
     except Exception as error:  # noqa: BLE001 - re-raised with the checkpoint named
         raise CheckpointError(f"cannot load the {kind} weights of {source!r}: {error}") from error
 

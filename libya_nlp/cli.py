@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections import deque
@@ -28,6 +29,10 @@ processed and the exit code is 1 at the end.
 
 With --resume, ids already in OUT.jsonl are skipped, so a killed run can be started again
 with the same command and finishes without losing or repeating a document.
+
+Several processes (GPUs): accelerate launch -m libya_nlp.cli annotate IN.jsonl -o OUT.jsonl
+Each process takes every N-th document and writes OUT.jsonl.part-RANK-of-N; the parts are merged
+into OUT.jsonl at the end (a killed run resumes from the parts with --resume).
 """
 
 
@@ -48,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     annotate.add_argument("--tagger", default=None, metavar="DIR", help="tagger checkpoint (default: embedded)")
     annotate.add_argument("--classifier", default=None, metavar="DIR", help="classifier checkpoint (default: embedded)")
     annotate.add_argument("--resume", action="store_true", help="continue OUT.jsonl, skipping ids already in it")
+    annotate.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "int8"],
+                          help="auto: bf16 on CUDA and on CPUs with native bf16, else fp32; int8: CPU, quantised")
 
     train = commands.add_parser("train", help="train a checkpoint from a YAML config (python -m training.train)",
                                 add_help=False)
@@ -62,49 +69,75 @@ def main(argv: list[str] | None = None) -> int:
 def _annotate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from libya_nlp.batch import check_inputs
 
+    rank, world, local_rank = _process_layout()
     if args.resume and args.output is None:
         parser.error("--resume needs -o OUT.jsonl")
+    if world > 1 and args.output is None:
+        parser.error("several processes need -o OUT.jsonl (each writes a part, merged at the end)")
     if args.output is not None and args.output.exists() and args.output.stat().st_size and not args.resume:
         parser.error(f"{args.output} exists: add --resume to continue it, or remove it to start over")
     try:
         paths = check_inputs(args.inputs)
     except ValueError as error:
         parser.error(str(error))
+    state = None
+    if world > 1:
+        from accelerate import PartialState
+
+        state = PartialState(cpu=args.device == "cpu" or not _cuda_available())  # gloo on CPU, nccl on GPUs
+        rank, world, local_rank = state.process_index, state.num_processes, state.local_process_index
     from libya_nlp.annotator import Annotator
     from libya_nlp.checkpoints import CheckpointError
 
     try:
-        annotator = Annotator(tagger=args.tagger, classifier=args.classifier, device=args.device,
-                              stance_target=args.stance_target)
+        annotator = Annotator(tagger=args.tagger, classifier=args.classifier,
+                              device=_process_device(args.device, local_rank, world),
+                              stance_target=args.stance_target, precision=args.precision)
     except (CheckpointError, ValueError) as error:
         print(f"libya-nlp: {error}", file=sys.stderr)
         return 2
     if args.output is None:
-        return _annotate_to(sys.stdout, paths, annotator, args, done=set())
-    from libya_nlp.batch import completed_keys
+        return _annotate_to(sys.stdout, paths, annotator, args, done=set(), shard=(0, 1))
+    from libya_nlp.batch import completed_keys, merge_parts, part_files, part_path
 
+    target = args.output if world == 1 else part_path(args.output, rank, world)
     try:
-        done = completed_keys(args.output) if args.resume else set()
+        done: set[str] = set()
+        if args.resume:
+            done |= completed_keys(target)
+            for other in [args.output, *part_files(args.output)]:
+                if other != target:
+                    done |= completed_keys(other, repair=False)
     except ValueError as error:
         print(f"libya-nlp: {error}", file=sys.stderr)
         return 2
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    with open(args.output, "a" if args.resume else "w", encoding="utf-8") as handle:
-        return _annotate_to(handle, paths, annotator, args, done)
+    if state is not None:
+        state.wait_for_everyone()  # every process has read what is done before anyone writes
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "a" if args.resume else "w", encoding="utf-8") as handle:
+        code = _annotate_to(handle, paths, annotator, args, done, shard=(rank, world))
+    if state is not None:
+        state.wait_for_everyone()
+    if rank == 0:
+        merge_parts(args.output)
+    return code
 
 
 def _annotate_to(handle: IO[str], paths: list[Path], annotator: object, args: argparse.Namespace,
-                 done: set[str]) -> int:
+                 done: set[str], shard: tuple[int, int]) -> int:
     from tqdm.auto import tqdm
 
     from libya_nlp.batch import BadRecord, read_documents, write_record
 
+    rank, world = shard
     pending: deque[str] = deque()
     bad = 0
 
     def texts() -> Iterator[str]:
         nonlocal bad
-        for item in read_documents(paths):
+        for index, item in enumerate(read_documents(paths)):
+            if index % world != rank:
+                continue
             if isinstance(item, BadRecord):
                 bad += 1
                 print(f"libya-nlp: {item.file}:{item.line}: {item.error}", file=sys.stderr)
@@ -116,7 +149,8 @@ def _annotate_to(handle: IO[str], paths: list[Path], annotator: object, args: ar
 
     started = time.perf_counter()
     sentences = 0
-    with tqdm(unit="doc", file=sys.stderr, disable=not sys.stderr.isatty(), dynamic_ncols=True) as progress:
+    show = sys.stderr.isatty() and rank == 0
+    with tqdm(unit="doc", file=sys.stderr, disable=not show, dynamic_ncols=True) as progress:
         for annotations in annotator.iter_annotate(texts(), batch_size=args.batch_size):  # type: ignore[attr-defined]
             for annotation in annotations:
                 write_record(handle, {"id": pending.popleft(), **annotation.to_dict()})
@@ -126,6 +160,25 @@ def _annotate_to(handle: IO[str], paths: list[Path], annotator: object, args: ar
             progress.set_postfix(sent_per_s=f"{sentences / (time.perf_counter() - started):.1f}")
     handle.flush()
     return 1 if bad else 0
+
+
+def _process_layout() -> tuple[int, int, int]:
+    """(rank, world size, local rank) from the launcher's environment (accelerate launch, torchrun)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    return int(os.environ.get("RANK", "0")), world, int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def _process_device(device: str | None, local_rank: int, world: int) -> str | None:
+    """With several processes on CUDA, each takes its own GPU."""
+    if world > 1 and (device == "cuda" or (device is None and _cuda_available())):
+        return f"cuda:{local_rank}"
+    return device
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
 
 
 def _train(argv: list[str]) -> int:

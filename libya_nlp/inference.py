@@ -1,8 +1,9 @@
 """Running a model over many encoded windows: devices, length-sorted batches, padding.
 
 Windows from all sentences of all documents are sorted by length so that each batch pads
-to its own longest member, run under ``torch.inference_mode`` (bf16 autocast on CUDA), and
-returned in input order. There is no Python loop per sentence around a model call.
+to its own longest member, run under ``torch.inference_mode`` in the model's own dtype (bf16
+on CUDA and on CPUs with native bf16, see :func:`resolve_dtype`), and returned in input
+order. There is no Python loop per sentence around a model call.
 
 >>> resolve_device("cpu")
 device(type='cpu')
@@ -10,8 +11,8 @@ device(type='cpu')
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Sequence
+import warnings
 from typing import Any
 
 import numpy as np
@@ -43,6 +44,50 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
     elif resolved.type != "cpu":
         raise ValueError(f"unsupported device {device!r}: use 'cpu', 'cuda', 'cuda:N' or None")
     return resolved
+
+
+PRECISIONS = ("auto", "fp32", "bf16", "int8")
+
+
+def resolve_dtype(device: torch.device, precision: str = "auto") -> torch.dtype:
+    """Weights' dtype for inference: "auto" is bf16 on CUDA and on CPUs with native bf16, else fp32.
+
+    ("int8" keeps fp32 weights here; :func:`prepare_model` then quantises the linear layers.)
+
+    >>> resolve_dtype(torch.device("cpu"), "fp32")
+    torch.float32
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
+    if precision in ("fp32", "int8"):
+        return torch.float32
+    if precision == "bf16" or device.type == "cuda":
+        return torch.bfloat16
+    return torch.bfloat16 if _cpu_has_native_bf16() else torch.float32
+
+
+def prepare_model(model: torch.nn.Module, device: torch.device, precision: str = "auto") -> torch.nn.Module:
+    """Move a model to ``device`` in the dtype ``precision`` asks for; "int8" (CPU only) quantises
+    the linear layers dynamically (weights int8, activations quantised on the fly).
+
+    >>> prepare_model(torch.nn.Linear(2, 2), torch.device("cpu"), "bf16").weight.dtype
+    torch.bfloat16
+    """
+    model = model.to(device, resolve_dtype(device, precision)).eval()
+    if precision == "int8":
+        if device.type != "cpu":
+            raise ValueError("precision 'int8' is for CPU; use 'bf16' on CUDA")
+        with warnings.catch_warnings():  # torch.ao marks this API for migration to torchao
+            warnings.simplefilter("ignore")
+            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+    return model
+
+
+def _cpu_has_native_bf16() -> bool:
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
 
 
 def max_input_length(tokenizer: Any, max_position_embeddings: int | None, model_type: str = "") -> int:
@@ -84,8 +129,7 @@ def run_batched(
     device = next(model.parameters()).device
     order = sorted(range(len(windows)), key=lambda i: len(windows[i]["input_ids"]), reverse=True)
     results: list[tuple[np.ndarray, ...] | None] = [None] * len(windows)
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
-    with torch.inference_mode(), autocast:
+    with torch.inference_mode():
         for first in range(0, len(order), batch_size):
             batch = [windows[i] for i in order[first : first + batch_size]]
             inputs = _pad(batch, pad_token_id, device)

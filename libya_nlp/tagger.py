@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 
 from libya_nlp.inference import max_input_length, run_batched, windows_of
@@ -124,7 +123,7 @@ def decode_spans(labels: Sequence[str], scores: Sequence[float]) -> list[WordSpa
         prefix, _, entity_type = label.partition("-")
         continues = prefix == "I" and entity_type == kind
         if start is not None and not continues:
-            spans.append(WordSpan(start, i, kind, float(np.mean(scores[start:i]))))  # type: ignore[arg-type]
+            spans.append(WordSpan(start, i, kind, sum(scores[start:i]) / (i - start)))  # type: ignore[arg-type]
             start, kind = None, None
         if prefix in ("B", "I") and not continues:
             start, kind = i, entity_type

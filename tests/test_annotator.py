@@ -91,3 +91,40 @@ def test_words_the_tokenizer_drops_are_outside_entities(annotator):
     for text in ["¨", "طلب ¨ السراج", "\u0301\u0301"]:
         result = annotator.annotate(text)
         assert all(text[e.start:e.end] == e.text for e in result.entities)
+
+
+def test_streaming_reads_ahead_by_a_bounded_amount(annotator):
+    consumed = 0
+
+    def endless():
+        nonlocal consumed
+        while True:
+            consumed += 1
+            yield "طلب السراج من الجزائر دعما."
+
+    stream = annotator.iter_annotate(endless(), batch_size=4)
+    first = next(stream)
+    assert first and consumed <= 3 * 16 * 4, "memory stays flat: at most a few chunks are read ahead"
+    second = next(stream)
+    assert len(second) == len(first)
+
+
+@pytest.mark.parametrize("precision", ["bf16", "int8"])
+def test_reduced_precisions_agree_with_fp32_on_the_seeds(tiny_tagger_dir, tiny_classifier_dir, precision):
+    import torch
+
+    reference = Annotator(tagger=tiny_tagger_dir, classifier=tiny_classifier_dir, device="cpu", precision="fp32")
+    other = Annotator(tagger=tiny_tagger_dir, classifier=tiny_classifier_dir, device="cpu", precision=precision)
+    if precision == "int8":
+        assert any(type(m).__module__.startswith("torch.ao") for m in other.tagger.model.modules())
+    else:
+        assert next(other.tagger.model.parameters()).dtype == torch.bfloat16
+    a = [[(e.start, e.end, e.label) for e in r.entities] for r in reference.annotate_batch(seed_texts())]
+    b = [[(e.start, e.end, e.label) for e in r.entities] for r in other.annotate_batch(seed_texts())]
+    same = sum(len(set(x) & set(y)) for x, y in zip(a, b)) / max(1, sum(len(x) for x in a))
+    assert same > 0.9
+
+
+def test_unknown_precision_is_an_error(tiny_tagger_dir, tiny_classifier_dir):
+    with pytest.raises(ValueError, match="precision"):
+        Annotator(tagger=tiny_tagger_dir, classifier=tiny_classifier_dir, device="cpu", precision="fp8")

@@ -124,3 +124,40 @@ def test_stdout_and_missing_input(tmp_path, tiny_tagger_dir, tiny_classifier_dir
     with pytest.raises(SystemExit):
         main(["annotate", str(tmp_path / "missing.txt")])
     assert "does not exist" in capsys.readouterr().err
+
+
+def launch_two(arguments):
+    """Two CPU processes under accelerate (torchrun underneath, gloo backend)."""
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+               "--num_cpu_threads_per_process", "1", "-m", "libya_nlp.cli", "annotate", *arguments]
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "MASTER_PORT": "29517"}
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_two_processes_shard_the_documents_and_merge(tmp_path, corpus, tiny_tagger_dir, tiny_classifier_dir):
+    path, records = corpus
+    out = tmp_path / "out.jsonl"
+    result = launch_two([str(path), "-o", str(out), "--batch-size", "4", *models(tiny_tagger_dir, tiny_classifier_dir)])
+    assert result.returncode == 0, result.stderr[-2000:]
+    ids = [r["id"] for r in read_out(out)]
+    expected = [r["id"] for r in records]
+    assert sorted(ids) == sorted(expected) and len(ids) == len(set(ids))
+    assert ids == expected[0::2] + expected[1::2], "rank 0 took the even documents, rank 1 the odd ones"
+    assert not list(tmp_path.glob("out.jsonl.part-*"))
+
+
+def test_two_processes_resume_from_part_files(tmp_path, corpus, tiny_tagger_dir, tiny_classifier_dir):
+    path, records = corpus
+    reference = tmp_path / "reference.jsonl"
+    assert main(["annotate", str(path), "-o", str(reference), *models(tiny_tagger_dir, tiny_classifier_dir)]) == 0
+    lines = reference.read_text(encoding="utf-8").splitlines(keepends=True)
+    out = tmp_path / "out.jsonl"
+    # a killed two-process run: rank 0 had written 3 of its documents and half of a 4th, rank 1 two
+    (tmp_path / "out.jsonl.part-00000-of-00002").write_text("".join(lines[0:6:2]) + lines[6][:40], encoding="utf-8")
+    (tmp_path / "out.jsonl.part-00001-of-00002").write_text("".join(lines[1:4:2]), encoding="utf-8")
+    result = launch_two([str(path), "-o", str(out), "--resume", *models(tiny_tagger_dir, tiny_classifier_dir)])
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = read_out(out)
+    assert len(rows) == len(records) == len({r["id"] for r in rows})
+    assert sorted(rows, key=lambda r: r["id"]) == sorted(read_out(reference), key=lambda r: r["id"])
