@@ -3,6 +3,7 @@
     libya-nlp annotate seeds/000_37a64e389b6f10d7.txt
     libya-nlp annotate archive.jsonl -o out.jsonl --batch-size 64 --resume
     libya-nlp train configs/tagger_smoke.yaml --set output_dir=/tmp/t
+    libya-nlp benchmark --device cpu --sentences 512
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ into OUT.jsonl at the end (a killed run resumes from the parts with --resume).
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``libya-nlp``; returns the exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in ("train", "benchmark"):  # their own parsers read everything after the name
+        return _train(argv[1:]) if argv[0] == "train" else _benchmark(argv[1:])
     parser = argparse.ArgumentParser(prog="libya-nlp", description="Arabic news about Libya: entities, requests, stance.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -56,13 +60,13 @@ def main(argv: list[str] | None = None) -> int:
     annotate.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "int8"],
                           help="auto: bf16 on CUDA and on CPUs with native bf16, else fp32; int8: CPU, quantised")
 
+    commands.add_parser("benchmark", help="sentences/s of annotate_batch against Hugging Face pipelines",
+                        add_help=False).add_argument("args", nargs=argparse.REMAINDER)
     train = commands.add_parser("train", help="train a checkpoint from a YAML config (python -m training.train)",
                                 add_help=False)
     train.add_argument("args", nargs=argparse.REMAINDER)
 
     args = parser.parse_args(argv)
-    if args.command == "train":
-        return _train(args.args)
     return _annotate(args, parser)
 
 
@@ -189,6 +193,12 @@ def _train(argv: list[str]) -> int:
               file=sys.stderr)
         return 2
     return train_main(argv)
+
+
+def _benchmark(argv: list[str]) -> int:
+    from libya_nlp.benchmark import main as benchmark_main
+
+    return benchmark_main(argv)
 
 
 def _positive_int(value: str) -> int:

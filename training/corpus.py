@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,26 +47,34 @@ class CorpusRecord:
 
 def read_corpus(path: str | Path) -> list[CorpusRecord]:
     """Read and check a corpus JSONL file; :class:`DataError` names the file and line of the first problem."""
+    records: list[CorpusRecord] = []
+    seen: dict[str, str] = {}
+    for where, item in iter_records(path):
+        if isinstance(item, DataError):
+            raise item
+        if item.id in seen:
+            raise DataError(f"{where}: id {item.id!r} repeats (first at {seen[item.id]})")
+        seen[item.id] = where
+        records.append(item)
+    return records
+
+
+def iter_records(path: str | Path) -> Iterator[tuple[str, CorpusRecord | DataError]]:
+    """``(file:line, record or the problem with it)`` for each non-empty line of a corpus file."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file")
-    records: list[CorpusRecord] = []
-    seen: dict[str, int] = {}
     with open(path, encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
             where = f"{path}:{number}"
             try:
-                raw = json.loads(line)
+                yield where, parse_record(json.loads(line), where)
             except json.JSONDecodeError as error:
-                raise DataError(f"{where}: not valid JSON ({error.msg}, column {error.colno})") from None
-            record = parse_record(raw, where)
-            if record.id in seen:
-                raise DataError(f"{where}: id {record.id!r} repeats (first at line {seen[record.id]})")
-            seen[record.id] = number
-            records.append(record)
-    return records
+                yield where, DataError(f"{where}: not valid JSON ({error.msg}, column {error.colno})")
+            except DataError as error:
+                yield where, error
 
 
 def parse_record(raw: Any, where: str) -> CorpusRecord:

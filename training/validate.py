@@ -20,7 +20,7 @@ from pathlib import Path
 from libya_nlp.labels import ENTITY_TYPES, REQUEST_TYPES, STANCE_LABELS
 from libya_nlp.segmentation import tokenize
 from training.conll import DataError
-from training.corpus import CorpusRecord, parse_record
+from training.corpus import CorpusRecord, iter_records
 
 _NEAR_DUPLICATE_MIN_TOKENS = 6
 
@@ -44,24 +44,15 @@ def validate(paths: Sequence[str | Path]) -> Report:
         if not path.is_file():
             report.problems.append(f"{path}: no such file")
             continue
-        with open(path, encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                where = f"{path}:{number}"
-                try:
-                    record = parse_record(json.loads(line), where)
-                except json.JSONDecodeError as error:
-                    report.problems.append(f"{where}: not valid JSON ({error.msg})")
-                    continue
-                except DataError as error:
-                    report.problems.append(str(error))
-                    continue
-                if record.id in ids:
-                    report.problems.append(f"{where}: id {record.id!r} repeats (first at {ids[record.id]})")
-                ids.setdefault(record.id, where)
-                doc_files[record.doc_id].add(str(path))
-                report.records.append((where, record))
+        for where, item in iter_records(path):
+            if isinstance(item, DataError):
+                report.problems.append(str(item))
+                continue
+            if item.id in ids:
+                report.problems.append(f"{where}: id {item.id!r} repeats (first at {ids[item.id]})")
+            ids.setdefault(item.id, where)
+            doc_files[item.doc_id].add(str(path))
+            report.records.append((where, item))
     for doc, files in sorted(doc_files.items()):
         if len(files) > 1:
             report.problems.append(f"document {doc!r} is split across {sorted(files)}: split by document")
