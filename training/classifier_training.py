@@ -145,8 +145,8 @@ def _load_records(config: TrainConfig, root: Path) -> tuple[list[CorpusRecord], 
         if source.format != "corpus":
             raise DataError(f"classifier data must be corpus JSONL (format: corpus); {source.path} is {source.format}")
         records = load_source(source, root).items
-        if config.data.dev_fraction and not config.data.dev:
-            records, held = split_dev_by_document(records, config.data.dev_fraction, config.seed + index)
+        if source.dev_fraction:
+            records, held = split_dev_by_document(records, source.dev_fraction, config.seed + index)
             dev += held
         train += mix_by_weight(records, source.weight, config.seed + index)
         rows["train"].append({"path": source.path, "name": source.name, "format": source.format,

@@ -37,6 +37,8 @@ class DataSource:
     format: Literal["conll", "corpus", "raw"]
     weight: float = 1.0
     max_sentences: int | None = None
+    # Hold out this fraction of the source (by document) for model selection.
+    dev_fraction: float = 0.0
     name: str = ""
     licence: str = ""
 
@@ -45,8 +47,6 @@ class DataSource:
 class DataConfig:
     train: list[DataSource] = field(default_factory=list)
     dev: list[DataSource] = field(default_factory=list)
-    # Without a dev set, this fraction of the training documents is held out for selection.
-    dev_fraction: float = 0.0
     # Tagger: sentences longer than this many words are cut into pieces for training.
     max_words: int = 100
 
@@ -143,8 +143,9 @@ class TrainConfig:
                 raise ConfigError("set exactly one of 'backbone' (a checkpoint) or 'scratch' (a new small BERT)")
             if not self.data.train:
                 raise ConfigError("data.train lists no source")
-        if not 0.0 <= self.data.dev_fraction < 1.0:
-            raise ConfigError(f"data.dev_fraction must be in [0, 1), got {self.data.dev_fraction}")
+        for i, source in enumerate(self.data.train):
+            if not 0.0 <= source.dev_fraction < 1.0:
+                raise ConfigError(f"data.train[{i}].dev_fraction must be in [0, 1), got {source.dev_fraction}")
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> TrainConfig:

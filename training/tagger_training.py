@@ -110,8 +110,8 @@ def _load_data(config: TrainConfig, root: Path) -> tuple[list[TaggedSentence], l
     held_out: list[TaggedSentence] = []
     for index, source in enumerate(config.data.train):
         loaded = load_source(source, root)
-        if config.data.dev_fraction and not config.data.dev:
-            keep, hold = _hold_out(loaded, config.data.dev_fraction, config.seed + index)
+        if source.dev_fraction:
+            keep, hold = _hold_out(loaded, source.dev_fraction, config.seed + index)
         else:
             keep, hold = tagged_sentences(loaded), []
         held_out += hold
