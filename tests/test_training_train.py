@@ -124,3 +124,18 @@ def test_evaluate_command_writes_metrics_and_confusion(smoke_tagger, smoke_class
     assert (tmp_path / "c" / "confusion.png").is_file()
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert "request_micro_f1" in summary
+
+
+def test_evaluation_can_be_recorded_in_the_model_card(smoke_tagger, tmp_path):
+    import shutil
+
+    source, _ = smoke_tagger
+    checkpoint = tmp_path / "tagger"
+    shutil.copytree(source, checkpoint)
+    dev = str(ROOT / "training" / "data" / "libya" / "dev.jsonl")
+    assert evaluate_main([str(checkpoint), "--data", dev, "--out", str(tmp_path / "e"), "--record-as", "held_out"]) == 0
+    metrics = json.loads((checkpoint / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["evaluation"]["held_out"]["entities"]["f1"] == json.loads(
+        (tmp_path / "e" / "metrics.json").read_text(encoding="utf-8"))["entities"]["f1"]
+    card = (checkpoint / "README.md").read_text(encoding="utf-8")
+    assert "On `held_out`:" in card and "On `dev`:" in card and metrics["description"] in card

@@ -106,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--task", choices=["tagger", "classifier"], help="default: from the checkpoint's config")
     parser.add_argument("--words", action="store_true", help="tagger: tag the gold words, not space-joined text")
     parser.add_argument("--out", type=Path, help="where to write metrics.json and confusion.png")
+    parser.add_argument("--record-as", metavar="NAME",
+                        help="also add the scores to MODEL_DIR/metrics.json under evaluation.NAME and rewrite its "
+                             "model card (e.g. --record-as anercorp_test)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--device", default=None)
     parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
@@ -139,9 +142,28 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     plot_confusions(confusions, out / "confusion.png")
+    if args.record_as:
+        record_in_checkpoint(Path(args.model_dir), args.record_as, metrics)
     print(json.dumps(_summary(metrics), ensure_ascii=False))
     print(f"wrote {out / 'metrics.json'} and {out / 'confusion.png'}", file=sys.stderr)
     return 0
+
+
+def record_in_checkpoint(model_dir: Path, name: str, scores: dict[str, Any]) -> None:
+    """Add ``scores`` to the checkpoint's metrics.json and regenerate its card from the saved config."""
+    import yaml
+
+    from libya_nlp.checkpoints import load_classifier, load_tagger
+    from training.config import config_from_dict
+    from training.model_card import write_model_card
+
+    metrics_path = model_dir / "metrics.json"
+    metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+    metrics.setdefault("evaluation", {})[name] = {k: v for k, v in scores.items() if k != "token_confusion"}
+    metrics_path.write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    config = config_from_dict(yaml.safe_load((model_dir / "training_config.yaml").read_text(encoding="utf-8")))
+    model = (load_tagger if config.task == "tagger" else load_classifier)(model_dir)[0]
+    write_model_card(model_dir, config, model, metrics, task_description=metrics.get("description", ""))
 
 
 def _read_tagged(path: str) -> list[TaggedSentence]:

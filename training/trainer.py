@@ -107,6 +107,7 @@ def save_checkpoint(
     tokenizer.save_pretrained(output)
     (output / "training_config.yaml").write_text(
         yaml.safe_dump(config_to_dict(config), allow_unicode=True, sort_keys=False), encoding="utf-8")
+    metrics["description"] = task_description
     (output / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     write_model_card(output, config, model, metrics, task_description=task_description)
     return output
