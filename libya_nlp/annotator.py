@@ -1,8 +1,9 @@
 """``annotate`` and ``annotate_batch``: entities, request types and stance for Arabic news text.
 
 An :class:`Annotator` loads the tagger and the classifier once. Texts are split into
-sentences; the sentences of many documents are pooled, tokenised in a worker thread while
-the models run on the previous chunk, and each model runs on full, length-sorted batches.
+sentences; the sentences of many documents are pooled and tokenised (in a worker thread,
+while the models run on the previous chunk, where that does not take the models' cores),
+and each model runs on full, length-sorted batches.
 
 >>> from libya_nlp import annotate
 >>> annotate("طلب فائز السراج من الجزائر تنسيقا أمنيا.").to_dict()["entities"][0]["text"]  # doctest: +SKIP
@@ -67,7 +68,6 @@ class Annotator:
         precision: str = "auto",
     ) -> None:
         self.device = resolve_device(device)
-        self.precision = precision
         self.dtype = resolve_dtype(self.device, precision)
         self.stance_target = _check_target(stance_target)
         tagger_model, tagger_tokenizer, self.tagger_name = load_tagger(tagger)
@@ -115,8 +115,8 @@ class Annotator:
     ) -> Iterator[list[Annotation]]:
         """Annotate a stream of texts, yielding the annotations of each chunk as it finishes.
 
-        Memory stays bounded: a chunk holds about ``16 * batch_size`` sentences. The next
-        chunk is split and tokenised in a worker thread while the models run.
+        Memory stays bounded: a chunk holds about ``16 * batch_size`` sentences, and at most
+        one more chunk is prepared ahead.
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
