@@ -3,9 +3,12 @@
 import json
 
 import pytest
+import torch
 from safetensors.torch import load_file
+from transformers import TrainerCallback
 
 from conftest import ROOT, seed_texts, tiny_bert_config
+from training import tagger_training
 from training.evaluate import main as evaluate_main
 from training.train import main as train_main
 
@@ -13,15 +16,63 @@ SMALL_DATA = ["data.train=[{path: training/data/libya/train.jsonl, format: corpu
               "data.dev=[{path: training/data/libya/dev.jsonl, format: corpus, max_sentences: 8}]"]
 
 
-def train(config, output, *overrides):
+def train(config, output, *overrides, resume=False):
     code = train_main([str(ROOT / "configs" / config), "--set", f"output_dir={output}",
-                       *[arg for o in overrides for arg in ("--set", o)]])
+                       *[arg for o in overrides for arg in ("--set", o)], *(["--resume"] if resume else [])])
     assert code == 0
     return json.loads((output / "metrics.json").read_text(encoding="utf-8"))
 
 
 def losses(metrics):
     return [entry["loss"] for entry in metrics["train_log"] if "loss" in entry]
+
+
+class _KilledAfterFirstSave(TrainerCallback):
+    """Stands in for `kill -9` once the first epoch's checkpoint is on disk."""
+
+    def on_save(self, args, state, control, **kwargs):
+        raise KeyboardInterrupt("killed after the first checkpoint")
+
+
+class _StepCounter(TrainerCallback):
+    def __init__(self):
+        self.steps = 0
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.steps += 1
+
+
+def _with_callback(monkeypatch, callback):
+    original = tagger_training.make_trainer
+
+    def make_trainer(*args, **kwargs):
+        trainer = original(*args, **kwargs)
+        trainer.add_callback(callback)
+        return trainer
+
+    monkeypatch.setattr(tagger_training, "make_trainer", make_trainer)
+
+
+def test_resume_after_a_kill_ends_where_an_unbroken_run_does(tiny_backbone, tmp_path, monkeypatch):
+    overrides = [f"backbone={tiny_backbone}", "scratch=null", "training.epochs=2"]
+    unbroken = _StepCounter()
+    with monkeypatch.context() as patch:
+        _with_callback(patch, unbroken)
+        whole = train("tagger_smoke.yaml", tmp_path / "whole", *overrides)
+    with monkeypatch.context() as patch:
+        _with_callback(patch, _KilledAfterFirstSave())
+        with pytest.raises(KeyboardInterrupt):
+            train("tagger_smoke.yaml", tmp_path / "broken", *overrides)
+    assert not (tmp_path / "broken" / "model.safetensors").exists()
+
+    after_kill = _StepCounter()
+    _with_callback(monkeypatch, after_kill)
+    resumed = train("tagger_smoke.yaml", tmp_path / "broken", *overrides, resume=True)
+    a = load_file(tmp_path / "whole" / "model.safetensors")
+    b = load_file(tmp_path / "broken" / "model.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a), "resumed weights equal the unbroken run's"
+    assert losses(resumed) == losses(whole)
+    assert after_kill.steps == unbroken.steps // 2, "only the second epoch is trained after the kill"
 
 
 @pytest.fixture(scope="module")

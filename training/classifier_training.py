@@ -31,7 +31,7 @@ from training.corpus import CorpusRecord, parse_record  # noqa: F401 - parse_rec
 from training.evaluate import evaluate_classifier
 from training.metrics import request_scores, stance_scores, tune_thresholds
 from training.sources import load_source, mix_by_weight, split_dev_by_document
-from training.trainer import loss_history, make_trainer, save_checkpoint, seed_everything
+from training.trainer import loss_history, make_trainer, save_checkpoint, seed_everything, train_resumable
 from training.wordpiece import train_wordpiece
 
 @dataclass
@@ -42,7 +42,7 @@ class PairExample:
     stance: int  # index into STANCE_LABELS, -100 when the record has no stance for this target
 
 
-def train_classifier(config: TrainConfig, root: Path) -> dict[str, Any]:
+def train_classifier(config: TrainConfig, root: Path, resume: bool = False) -> dict[str, Any]:
     """Train, select on dev, tune thresholds on dev, write the checkpoint; returns the metrics."""
     seed_everything(config.seed)
     train, dev, data_rows = _load_records(config, root)
@@ -77,7 +77,7 @@ def train_classifier(config: TrainConfig, root: Path) -> dict[str, Any]:
 
     trainer = make_trainer(config, model, train_set, dev_set, _collate, compute_metrics, metric="score",
                            label_names=["request_labels", "stance_labels"])
-    trainer.train()
+    train_resumable(trainer, resume)
     model = trainer.model.eval()
     metrics: dict[str, Any] = {"task": "classifier", "data": data_rows, "train_log": loss_history(trainer),
                                "evaluation": {}}

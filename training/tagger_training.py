@@ -23,13 +23,13 @@ from training.conll import TaggedSentence, chunk_sentence
 from training.evaluate import evaluate_tagger
 from training.metrics import entity_scores
 from training.sources import load_source, mix_by_weight, split_dev_by_document, tagged_sentences
-from training.trainer import loss_history, make_trainer, save_checkpoint, seed_everything
+from training.trainer import loss_history, make_trainer, save_checkpoint, seed_everything, train_resumable
 from training.wordpiece import train_wordpiece
 
 _PSEUDO_DOC = 25  # CoNLL files have no document ids: hold out blocks of this many sentences
 
 
-def train_tagger(config: TrainConfig, root: Path) -> dict[str, Any]:
+def train_tagger(config: TrainConfig, root: Path, resume: bool = False) -> dict[str, Any]:
     """Train, select on dev, write the checkpoint; returns the metrics written to metrics.json."""
     seed_everything(config.seed)
     train, dev, data_rows = _load_data(config, root)
@@ -59,7 +59,7 @@ def train_tagger(config: TrainConfig, root: Path) -> dict[str, Any]:
     trainer = make_trainer(config, model, train_set, dev_set, DataCollatorForTokenClassification(tokenizer),
                            compute_metrics, metric="f1", label_names=["labels"],
                            preprocess_logits=lambda logits, _labels: logits.argmax(-1))
-    trainer.train()
+    train_resumable(trainer, resume)
     model = trainer.model.eval()
     metrics: dict[str, Any] = {"task": "tagger", "data": data_rows, "train_log": loss_history(trainer),
                                "evaluation": {}}

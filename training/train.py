@@ -7,6 +7,7 @@ Several GPUs: ``accelerate launch -m training.train CONFIG.yaml``.
 Examples:
     python -m training.train configs/tagger_smoke.yaml --set output_dir=/tmp/t
     python -m training.train configs/tagger_arabert.yaml --set training.epochs=2 --set seed=7
+    python -m training.train configs/tagger_mini.yaml --resume   # after a kill
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("config", type=Path, help="YAML config (see configs/)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config key, dotted for sections (training.epochs=2); repeatable")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from the newest checkpoint in OUTPUT_DIR/checkpoints (after a kill)")
     args = parser.parse_args(argv)
     try:
         config = load_config(args.config, args.overrides)
@@ -33,12 +36,15 @@ def main(argv: list[str] | None = None) -> int:
         if config.task == "tagger":
             from training.tagger_training import train_tagger
 
-            metrics = train_tagger(config, root)
+            metrics = train_tagger(config, root, resume=args.resume)
         elif config.task == "classifier":
             from training.classifier_training import train_classifier
 
-            metrics = train_classifier(config, root)
+            metrics = train_classifier(config, root, resume=args.resume)
         else:
+            if args.resume:
+                raise ConfigError(f"{args.config}: --resume is for tagger and classifier runs; pretraining "
+                                  "saves every `save_every_minutes` and restarts from its config")
             from training.pretrain import pretrain
 
             metrics = pretrain(config, root)

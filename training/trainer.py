@@ -15,6 +15,7 @@ from typing import Any
 import torch
 import yaml
 from transformers import EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
+from transformers.trainer_utils import get_last_checkpoint
 
 from training.config import TrainConfig, config_to_dict
 from training.model_card import write_model_card
@@ -63,7 +64,7 @@ def make_trainer(
         metric_for_best_model=metric if has_dev else None,
         greater_is_better=True,
         save_total_limit=2,
-        save_only_model=True,
+        save_only_model=False,  # optimizer and RNG state too, so `--resume` continues exactly
         bf16=use_bf16(),
         seed=config.seed,
         data_seed=config.seed,
@@ -81,6 +82,17 @@ def make_trainer(
         data_collator=collator, compute_metrics=compute_metrics, callbacks=callbacks,
         preprocess_logits_for_metrics=preprocess_logits,
     )
+
+
+def train_resumable(trainer: Trainer, resume: bool) -> None:
+    """Run ``trainer.train()``, continuing from the newest checkpoint in its output dir when ``resume``.
+
+    A resumed run restores optimizer, scheduler and RNG state, so it ends where an unbroken run would.
+    """
+    last = get_last_checkpoint(trainer.args.output_dir) if resume and Path(trainer.args.output_dir).is_dir() else None
+    if resume and last is None:
+        print(f"training: --resume found no checkpoint in {trainer.args.output_dir}; starting from the beginning")
+    trainer.train(resume_from_checkpoint=last)
 
 
 def loss_history(trainer: Trainer) -> list[dict[str, float]]:
