@@ -90,7 +90,7 @@ def random_models(size: str, workdir: Path, base_tokenizer_dir: str | None) -> t
 
 
 def run(tagger: str | None, classifier: str | None, *, device: str | None, sentences: int, batch_size: int,
-        size: str = "default", repeats: int = 1) -> str:
+        size: str = "default", repeats: int = 1, precision: str = "auto") -> str:
     """Measure and return the markdown table."""
     from transformers.utils import logging as hf_logging
 
@@ -104,13 +104,14 @@ def run(tagger: str | None, classifier: str | None, *, device: str | None, sente
     with tempfile.TemporaryDirectory() as workdir:
         if size != "default":
             tagger, classifier = random_models(size, Path(workdir), resolve_checkpoint(tagger, "tagger"))
-        annotator = Annotator(tagger=tagger, classifier=classifier, device=resolved)
+        annotator = Annotator(tagger=tagger, classifier=classifier, device=resolved, precision=precision)
         tagger_flops = _flops_per_sequence(annotator.tagger.model)
         classifier_flops = _flops_per_sequence(annotator.classifier.model)
         tokens = _token_counts(annotator, texts)
         annotator.annotate_batch(texts[: 2 * batch_size], batch_size=batch_size)  # warm-up
         ours = _best(lambda: annotator.annotate_batch(texts, batch_size=batch_size), resolved, repeats)
-        rows = [Row(f"libya_nlp annotate_batch, {_dtype_name(annotator.dtype)}", "entities + request types + stance",
+        ours_name = "int8" if precision == "int8" else _dtype_name(annotator.dtype)
+        rows = [Row(f"libya_nlp annotate_batch, {ours_name}", "entities + request types + stance",
                     ours, len(texts), tokens["tagger"] + tokens["classifier"],
                     sum(tagger_flops(n) for n in tokens["tagger_lengths"])
                     + sum(classifier_flops(n) for n in tokens["classifier_lengths"]))]
@@ -244,11 +245,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sentences", type=int, default=512)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=2, help="timed runs; the best is reported")
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "int8"],
+                        help="libya_nlp's precision (the HF baselines run in fp32 and in the same dtype)")
     parser.add_argument("--tagger", default=None, help="tagger checkpoint (default: embedded)")
     parser.add_argument("--classifier", default=None, help="classifier checkpoint (default: embedded)")
     args = parser.parse_args(argv)
     print(run(args.tagger, args.classifier, device=args.device, sentences=args.sentences,
-              batch_size=args.batch_size, size=args.size, repeats=args.repeats))
+              batch_size=args.batch_size, size=args.size, repeats=args.repeats, precision=args.precision))
     return 0
 
 
