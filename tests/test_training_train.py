@@ -177,6 +177,18 @@ def test_evaluate_command_writes_metrics_and_confusion(smoke_tagger, smoke_class
     assert "request_micro_f1" in summary
 
 
+def test_evaluate_runs_every_precision_annotate_offers(smoke_classifier, tmp_path):
+    # int8 is what `annotate(precision="int8")` runs; its scores must stay close to fp32's.
+    classifier_dir, _ = smoke_classifier
+    dev = str(ROOT / "training" / "data" / "libya" / "dev.jsonl")
+    scores = {}
+    for precision in ("fp32", "int8"):
+        assert evaluate_main([str(classifier_dir), "--data", dev, "--precision", precision,
+                              "--out", str(tmp_path / precision)]) == 0
+        scores[precision] = json.loads((tmp_path / precision / "metrics.json").read_text(encoding="utf-8"))
+    assert abs(scores["fp32"]["request_types"]["micro_f1"] - scores["int8"]["request_types"]["micro_f1"]) < 0.1
+
+
 def test_evaluation_can_be_recorded_in_the_model_card(smoke_tagger, tmp_path):
     import shutil
 

@@ -111,26 +111,25 @@ def main(argv: list[str] | None = None) -> int:
                              "model card (e.g. --record-as anercorp_test)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--device", default=None)
-    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
-                        help="weights' dtype, as in annotate() (auto: bf16 on CUDA and bf16-capable CPUs)")
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "int8"],
+                        help="as in annotate(): auto = bf16 on CUDA and bf16-capable CPUs; int8 = CPU dynamic quantisation")
     args = parser.parse_args(argv)
-    from libya_nlp.inference import resolve_device, resolve_dtype
+    from libya_nlp.inference import prepare_model, resolve_device
 
     task = args.task or _guess_task(args.model_dir)
     out = args.out or Path(args.model_dir) / "eval"
     try:
         device = resolve_device(args.device)
-        dtype = resolve_dtype(device, args.precision)
         if task == "tagger":
             model, tokenizer, _ = load_tagger(args.model_dir)
             sentences = [s for path in args.data for s in _read_tagged(path)]
-            metrics = evaluate_tagger(EntityTagger(model.to(device, dtype), tokenizer), sentences,
+            metrics = evaluate_tagger(EntityTagger(prepare_model(model, device, args.precision), tokenizer), sentences,
                                       through_text=not args.words, batch_size=args.batch_size)
             confusions = {"tokens (gold rows)": (metrics["token_confusion"]["matrix"], metrics["token_confusion"]["labels"])}
         else:
             model, tokenizer, _ = load_classifier(args.model_dir)
             records = [r for path in args.data for r in read_corpus(path)]
-            metrics = evaluate_classifier(SentenceClassifier(model.to(device, dtype), tokenizer), records,
+            metrics = evaluate_classifier(SentenceClassifier(prepare_model(model, device, args.precision), tokenizer), records,
                                           batch_size=args.batch_size)
             metrics.pop("request_probabilities")
             confusions = {f"stance: {t}": (s["confusion"]["matrix"], s["confusion"]["labels"])
