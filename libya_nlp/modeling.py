@@ -56,9 +56,19 @@ class LibyaClassifierModel(PreTrainedModel):
     def from_encoder(cls, backbone: str, **config_kwargs: Any) -> LibyaClassifierModel:
         """Start a classifier from a pretrained backbone (a directory or a hub name).
 
-        >>> model = LibyaClassifierModel.from_encoder("aubmindlab/bert-base-arabertv02")  # doctest: +SKIP
+        A hub name such as "aubmindlab/bert-base-arabertv02" works the same way as a directory:
+
+        >>> import tempfile
+        >>> from transformers import BertConfig, BertModel
+        >>> backbone = tempfile.mkdtemp()
+        >>> BertModel(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+        ...                      intermediate_size=32)).save_pretrained(backbone)
+        >>> LibyaClassifierModel.from_encoder(backbone).config.encoder["hidden_size"]
+        16
         """
-        encoder = AutoModel.from_pretrained(backbone, use_safetensors=True, add_pooling_layer=False)
+        # fp32 master weights whatever the backbone was saved in (transformers loads fp16 files as fp16)
+        encoder = AutoModel.from_pretrained(backbone, use_safetensors=True, add_pooling_layer=False,
+                                            dtype=torch.float32)
         config = LibyaClassifierConfig(encoder=encoder.config.to_dict(), **config_kwargs)
         return cls(config, encoder=encoder)
 

@@ -2,9 +2,9 @@ import json
 
 import pytest
 import torch
-from transformers import AutoConfig, AutoModel, BertConfig
+from transformers import AutoConfig, AutoModel, BertConfig, BertModel
 
-from conftest import tiny_bert_config
+from conftest import ROOT, tiny_bert_config
 from libya_nlp.configuration import LibyaClassifierConfig
 from libya_nlp.labels import REQUEST_TYPES, STANCE_LABELS
 from libya_nlp.modeling import LibyaClassifierModel
@@ -53,3 +53,14 @@ def test_config_rejects_bad_label_settings(kwargs, message):
     settings = {"encoder": BertConfig(hidden_size=8, num_attention_heads=2).to_dict(), **kwargs}
     with pytest.raises(ValueError, match=message):
         LibyaClassifierConfig(**settings)
+
+
+def test_fine_tuning_starts_in_fp32_from_an_fp16_backbone(tmp_path):
+    # The shipped defaults are stored in fp16; a classifier or tagger started from one must not train in fp16.
+    from training.config import load_config
+    from training.tagger_training import _make_model
+
+    BertModel(tiny_bert_config(60)).half().save_pretrained(tmp_path)
+    assert LibyaClassifierModel.from_encoder(str(tmp_path)).dtype == torch.float32
+    config = load_config(ROOT / "configs" / "tagger_smoke.yaml", [f"backbone={tmp_path}", "scratch=null"])
+    assert _make_model(config, ["O", "B-PER", "I-PER"], vocab_size=0).dtype == torch.float32

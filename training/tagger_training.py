@@ -13,6 +13,7 @@ import random
 from pathlib import Path
 from typing import Any
 
+import torch
 from transformers import AutoModelForTokenClassification, AutoTokenizer, BertConfig, BertForTokenClassification
 from transformers import DataCollatorForTokenClassification
 
@@ -95,8 +96,9 @@ def _make_model(config: TrainConfig, labels: list[str], vocab_size: int) -> Any:
     id2label = dict(enumerate(labels))
     label2id = {label: i for i, label in id2label.items()}
     if config.backbone:
+        # fp32 master weights even from an fp16 checkpoint such as the shipped defaults
         return AutoModelForTokenClassification.from_pretrained(
-            config.backbone, num_labels=len(labels), id2label=id2label, label2id=label2id)
+            config.backbone, num_labels=len(labels), id2label=id2label, label2id=label2id, dtype=torch.float32)
     scratch = config.scratch
     return BertForTokenClassification(BertConfig(
         vocab_size=vocab_size, hidden_size=scratch.hidden_size, num_hidden_layers=scratch.num_hidden_layers,
