@@ -62,6 +62,11 @@ def test_pretrain_then_fine_tune_on_cpu(tmp_path):
     assert code == 0
     card = (tmp_path / "tagger" / "README.md").read_text(encoding="utf-8")
     assert f"Initialised from: {tmp_path / 'backbone'}" in card
+    # The card carries its backbone's pretraining data, licence and held-out score, not just a path.
+    backbone_section = card.split("## Backbone")[1].split("##")[0]
+    assert "test text" in backbone_section and "12 steps" in backbone_section
+    assert f"masked-LM loss {metrics['evaluation']['held_out_sequences']['mlm_loss']:.3f}" in backbone_section
+    assert "12 steps" in (tmp_path / "backbone" / "README.md").read_text(encoding="utf-8")
 
 
 def test_whole_words_are_masked_together():

@@ -52,6 +52,7 @@ def write_model_card(output: Path, config: TrainConfig, model: Any, metrics: dic
         for row in metrics.get("data", {}).get(split, []):
             lines.append(f"| {split} | {row.get('name') or row['path']} | {row['format']} | {row['sentences']:,} | "
                          f"{row.get('weight', 1.0)} | {row.get('licence') or 'not stated'} |")
+    lines += _backbone_lines(config.backbone)
     lines += ["", "## Scores", "", *_score_lines(metrics), ""]
     lines += [
         "## Intended use and licence",
@@ -63,33 +64,69 @@ def write_model_card(output: Path, config: TrainConfig, model: Any, metrics: dic
     ]
     if card.limitations:
         lines += ["## Limitations", "", card.limitations, ""]
-    optim = config.training
-    lines += [
-        "## Training",
-        "",
-        f"Seed {config.seed}; {optim.epochs:g} epochs at most (early stopping patience "
-        f"{optim.early_stopping_patience}); learning rate {optim.learning_rate:g} ({optim.lr_scheduler}, "
-        f"warm-up {optim.warmup_ratio:g}); batch {optim.batch_size} x {optim.gradient_accumulation_steps}; "
-        f"max length {optim.max_length}. The full resolved config is `training_config.yaml`; the scores are in "
-        "`metrics.json`.",
-        "",
-        "## Use",
-        "",
-        "```python",
-        "from libya_nlp import annotate",
-        f"annotate(text, {config.task if config.task != 'pretrain' else 'tagger'}=\"path/to/this/directory\")",
-        "```",
-        "",
-    ]
+    lines += ["## Training", "", _training_line(config, metrics) + " The full resolved config is "
+              "`training_config.yaml`; the scores are in `metrics.json`.", "", "## Use", ""]
+    if config.task == "pretrain":
+        lines += ["Fine-tune it: set `backbone: path/to/this/directory` in a tagger or classifier config.", ""]
+    else:
+        lines += ["```python", "from libya_nlp import annotate",
+                  f"annotate(text, {config.task}=\"path/to/this/directory\")", "```", ""]
     path = output / "README.md"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
 
 
+def _training_line(config: TrainConfig, metrics: dict[str, Any]) -> str:
+    optim = config.training
+    common = (f"learning rate {optim.learning_rate:g} ({optim.lr_scheduler}, warm-up {optim.warmup_ratio:g}); "
+              f"batch {optim.batch_size} x {optim.gradient_accumulation_steps}")
+    if config.task == "pretrain" and "steps" in metrics:
+        return (f"Seed {config.seed}; {metrics['steps']:,} steps ({_pretrain_summary(metrics)}); {common}; "
+                f"sequences of {metrics.get('corpus', {}).get('sequence_length', '?')} tokens.")
+    return (f"Seed {config.seed}; {optim.epochs:g} epochs at most (early stopping patience "
+            f"{optim.early_stopping_patience}); {common}; max length {optim.max_length}.")
+
+
+def _pretrain_summary(metrics: dict[str, Any]) -> str:
+    return (f"{metrics.get('tokens_seen', 0):,} tokens seen, {metrics.get('passes_over_corpus', 0):.2f} passes over "
+            f"{metrics.get('corpus', {}).get('tokens', 0):,} tokens, {metrics.get('minutes', 0):.0f} minutes on "
+            f"{metrics.get('processes', 1)} {metrics.get('device', '?')} process(es) in {metrics.get('precision', '?')}, "
+            f"stopped by {metrics.get('stopped_by', '?')}")
+
+
+def _backbone_lines(backbone: str | None, depth: int = 0) -> list[str]:
+    """What the backbone itself was trained on, read from its own metrics.json (and its backbone's)."""
+    if not backbone:
+        return []
+    directory = Path(backbone)
+    header = ["", "## Backbone", ""] if depth == 0 else []
+    if not (directory / "metrics.json").is_file():
+        return header + [f"- `{backbone}`: see its own model card for its training data and licence."]
+    import json
+
+    import yaml
+
+    metrics = json.loads((directory / "metrics.json").read_text(encoding="utf-8"))
+    sources = "; ".join(f"{row.get('name') or row['path']} ({(row.get('licence') or 'licence not stated').rstrip('.')})"
+                        for row in metrics.get("data", {}).get("train", []))
+    line = f"- `{backbone}` ({metrics.get('task', '?')}), trained on: {sources or 'not recorded'}."
+    if metrics.get("task") == "pretrain":
+        held_out = metrics.get("evaluation", {}).get("held_out_sequences", {})
+        line += f" {metrics.get('steps', 0):,} steps: {_pretrain_summary(metrics)}."
+        if held_out:
+            line += f" Held-out masked-LM loss {held_out['mlm_loss']:.3f}, accuracy {held_out['mlm_accuracy']:.3f}."
+    parent = None
+    if (directory / "training_config.yaml").is_file() and depth < 3:
+        parent = (yaml.safe_load((directory / "training_config.yaml").read_text(encoding="utf-8")) or {}).get("backbone")
+    return header + [line, *_backbone_lines(parent, depth + 1)]
+
+
 def _score_lines(metrics: dict[str, Any]) -> list[str]:
     lines: list[str] = []
     for split, scores in metrics.get("evaluation", {}).items():
-        lines.append(f"On `{split}`:")
+        how = ", ".join(part for part in (f"{scores['sentences']:,} sentences" if "sentences" in scores else "",
+                                          scores.get("mode", ""), ", ".join(scores.get("data", []))) if part)
+        lines.append(f"On `{split}`" + (f" ({how}):" if how else ":"))
         lines.append("")
         if "entities" in scores:
             entities = scores["entities"]
