@@ -6,8 +6,9 @@ while the models run on the previous chunk, where that does not take the models'
 and each model runs on full, length-sorted batches.
 
 >>> from libya_nlp import annotate
->>> annotate("طلب فائز السراج من الجزائر تنسيقا أمنيا.").to_dict()["entities"][0]["text"]  # doctest: +SKIP
-'فائز السراج'
+>>> text = "طلب فائز السراج من الجزائر تنسيقا أمنيا."
+>>> all(text[e.start:e.end] == e.text for e in annotate(text, device="cpu").entities)
+True
 """
 
 from __future__ import annotations
@@ -54,8 +55,9 @@ class Annotator:
         precision: "auto" (bf16 on CUDA and on CPUs with native bf16, else fp32), "fp32", "bf16",
             or "int8" (CPU: linear layers quantised dynamically).
 
-    >>> annotator = Annotator(tagger="models/tagger", classifier="models/classifier")  # doctest: +SKIP
-    >>> [a.to_dict() for a in annotator.annotate_batch(["...", "..."], batch_size=64)]  # doctest: +SKIP
+    >>> annotator = Annotator(device="cpu")  # the embedded defaults; or tagger=DIR, classifier=DIR
+    >>> [len(a.sentences) for a in annotator.annotate_batch(["قال السراج. وأضاف.", "عنوان"], batch_size=64)]
+    [2, 1]
     """
 
     def __init__(
@@ -79,8 +81,9 @@ class Annotator:
     def annotate(self, text: str, *, stance_target: str | None = None) -> Annotation:
         """Annotate one text.
 
-        >>> annotator.annotate("رحب الاتحاد الأوروبي بحكومة الوفاق.").sentences[0].stance.label  # doctest: +SKIP
-        'favor'
+        >>> annotator = Annotator(device="cpu")
+        >>> annotator.annotate("رحب الاتحاد الأوروبي بحكومة الوفاق.").sentences[0].stance.label in ("favor", "against", "none")
+        True
         """
         _check_text(text)
         return self.annotate_batch([text], stance_target=stance_target)[0]
@@ -95,7 +98,8 @@ class Annotator:
     ) -> list[Annotation]:
         """Annotate many texts; the result has one :class:`Annotation` per text, in order.
 
-        >>> len(annotator.annotate_batch(["نص أول.", "نص ثان."]))  # doctest: +SKIP
+        >>> annotator = Annotator(device="cpu")
+        >>> len(annotator.annotate_batch(["نص أول.", "نص ثان."], show_progress_bar=False))
         2
         """
         if isinstance(texts, str) or not isinstance(texts, Iterable):
@@ -178,8 +182,10 @@ def entities_in(text: str, sentence: Sentence, spans: list[WordSpan]) -> list[En
 def find_entities(tagger: EntityTagger, texts: Sequence[str], *, batch_size: int = 32) -> list[list[Entity]]:
     """Entities only, through the same sentence split and tagger as :meth:`Annotator.annotate_batch`.
 
-    >>> find_entities(annotator.tagger, ["طلب فائز السراج دعما."])  # doctest: +SKIP
-    [[Entity(start=4, end=15, text='فائز السراج', label='PER', score=0.97)]]
+    >>> texts = ["طلب فائز السراج دعما.", "وصل الوفد إلى طرابلس."]
+    >>> [all(t[e.start:e.end] == e.text for e in found) for t, found in
+    ...  zip(texts, find_entities(Annotator(device="cpu").tagger, texts))]
+    [True, True]
     """
     docs = [split_sentences(text) for text in texts]
     spans = iter(tagger.tag([[t.text for t in s.tokens] for doc in docs for s in doc], batch_size=batch_size))
@@ -200,9 +206,9 @@ def annotate(
     Models load once and are reused by later calls with the same arguments.
 
     >>> from libya_nlp import annotate
-    >>> result = annotate("طلب رئيس المجلس الرئاسي فائز السراج من الجزائر تنسيقا أمنيا.")  # doctest: +SKIP
-    >>> [(e.text, e.label) for e in result.entities]  # doctest: +SKIP
-    [('المجلس الرئاسي', 'ORG'), ('فائز السراج', 'PER'), ('الجزائر', 'LOC')]
+    >>> result = annotate("طلب رئيس المجلس الرئاسي فائز السراج من الجزائر تنسيقا أمنيا.", device="cpu")
+    >>> {e.label for e in result.entities} <= {"PER", "ORG", "LOC", "MISC"}
+    True
     """
     _check_text(text)
     return _cached_annotator(tagger, classifier, device).annotate(text, stance_target=stance_target)
@@ -221,7 +227,7 @@ def annotate_batch(
     """Annotate many texts at once (pooled, batched); the same results as calling :func:`annotate` on each.
 
     >>> from libya_nlp import annotate_batch
-    >>> [len(a.sentences) for a in annotate_batch(["جملة. وجملة.", "عنوان"])]  # doctest: +SKIP
+    >>> [len(a.sentences) for a in annotate_batch(["جملة. وجملة.", "عنوان"], device="cpu")]
     [2, 1]
     """
     annotator = _cached_annotator(tagger, classifier, device)

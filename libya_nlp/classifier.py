@@ -35,9 +35,12 @@ class SentenceLabels:
 class SentenceClassifier:
     """Wraps a :class:`LibyaClassifierModel` and its fast tokenizer.
 
-    >>> classifier = SentenceClassifier(model, tokenizer)  # doctest: +SKIP
-    >>> classifier.classify([["طلب", "السراج", "تنسيقا", "أمنيا"]], target=["حكومة", "الوفاق", "الوطني"])  # doctest: +SKIP
-    [SentenceLabels(request_scores={...}, request_types=[('security_cooperation', 0.93)], stance='none', ...)]
+    >>> from libya_nlp.checkpoints import load_classifier
+    >>> model, tokenizer, _ = load_classifier()  # the embedded default
+    >>> classifier = SentenceClassifier(model, tokenizer)
+    >>> [result] = classifier.classify([["طلب", "السراج", "تنسيقا", "أمنيا"]], target=["حكومة", "الوفاق", "الوطني"])
+    >>> result.stance in ("favor", "against", "none"), sorted(result.request_scores) == sorted(classifier.request_types)
+    (True, True)
     """
 
     def __init__(self, model: LibyaClassifierModel, tokenizer: Any, *, max_length: int | None = None,

@@ -33,9 +33,11 @@ class WordSpan:
 class EntityTagger:
     """Wraps a token-classification model and its fast tokenizer.
 
-    >>> tagger = EntityTagger(model, tokenizer)  # doctest: +SKIP
-    >>> tagger.tag([["طلب", "فائز", "السراج"]])  # doctest: +SKIP
-    [[WordSpan(start=1, end=3, label='PER', score=0.97)]]
+    >>> from libya_nlp.checkpoints import load_tagger
+    >>> model, tokenizer, _ = load_tagger()  # the embedded default
+    >>> spans = EntityTagger(model, tokenizer).tag([["طلب", "فائز", "السراج"], ["عنوان"]])
+    >>> len(spans), all(0 <= s.start < s.end <= 3 for s in spans[0])
+    (2, True)
     """
 
     def __init__(self, model: Any, tokenizer: Any, *, max_length: int | None = None, stride: int | None = None) -> None:
