@@ -224,7 +224,7 @@ def annotate_batch(
     batch_size: int = 32,
     show_progress_bar: bool = False,
 ) -> list[Annotation]:
-    """Annotate many texts at once (pooled, batched); the same results as calling :func:`annotate` on each.
+    """Annotate many texts at once (pooled, batched); what :func:`annotate` gives on each (bit for bit in fp32).
 
     >>> from libya_nlp import annotate_batch
     >>> [len(a.sentences) for a in annotate_batch(["جملة. وجملة.", "عنوان"], device="cpu")]

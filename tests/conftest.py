@@ -81,4 +81,6 @@ def tiny_classifier_dir(tmp_path_factory, tiny_tokenizer) -> Path:
 def annotator(tiny_tagger_dir, tiny_classifier_dir):
     from libya_nlp import Annotator
 
-    return Annotator(tagger=tiny_tagger_dir, classifier=tiny_classifier_dir, device="cpu")
+    # fp32: tests compare runs whose batches differ (batch vs one by one); only fp32 is bit-for-bit
+    # batch-invariant on CPU. bf16 and int8 are checked against fp32 in test_annotator.py.
+    return Annotator(tagger=tiny_tagger_dir, classifier=tiny_classifier_dir, device="cpu", precision="fp32")

@@ -201,4 +201,5 @@ def test_evaluation_can_be_recorded_in_the_model_card(smoke_tagger, tmp_path):
     assert metrics["evaluation"]["held_out"]["entities"]["f1"] == json.loads(
         (tmp_path / "e" / "metrics.json").read_text(encoding="utf-8"))["entities"]["f1"]
     card = (checkpoint / "README.md").read_text(encoding="utf-8")
-    assert "On `held_out`:" in card and "On `dev`:" in card and metrics["description"] in card
+    assert "On `held_out` (" in card and "On `dev` (" in card and metrics["description"] in card
+    assert f"{dev})" in card.split("On `held_out`")[1].splitlines()[0], "the card says which file was scored"
