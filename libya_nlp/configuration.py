@@ -17,6 +17,8 @@ from transformers import AutoConfig, PretrainedConfig
 from libya_nlp.labels import REQUEST_TYPES, STANCE_LABELS
 
 
+_WHOLE_MODEL_KEYS = ("dtype", "torch_dtype")
+
 class LibyaClassifierConfig(PretrainedConfig):
     """Label maps, per-label thresholds and the encoder's own config (as a dict).
 
@@ -41,6 +43,8 @@ class LibyaClassifierConfig(PretrainedConfig):
         **kwargs: Any,
     ) -> None:
         self.encoder = dict(encoder) if encoder is not None else {"model_type": "bert"}
+        for key in _WHOLE_MODEL_KEYS:  # the dtype is the whole model's: a stale encoder dtype would split it
+            self.encoder.pop(key, None)
         if "model_type" not in self.encoder:
             raise ValueError("the encoder config needs a 'model_type' (use SomeConfig(...).to_dict())")
         self.request_types = list(request_types) if request_types is not None else list(REQUEST_TYPES)
@@ -61,7 +65,7 @@ class LibyaClassifierConfig(PretrainedConfig):
 
     def encoder_config(self) -> PretrainedConfig:
         """The backbone's config object, built from the stored dict."""
-        settings = dict(self.encoder)
+        settings = {k: v for k, v in self.encoder.items() if k not in _WHOLE_MODEL_KEYS}
         return AutoConfig.for_model(settings.pop("model_type"), **settings)
 
     @property

@@ -64,3 +64,15 @@ def test_fine_tuning_starts_in_fp32_from_an_fp16_backbone(tmp_path):
     assert LibyaClassifierModel.from_encoder(str(tmp_path)).dtype == torch.float32
     config = load_config(ROOT / "configs" / "tagger_smoke.yaml", [f"backbone={tmp_path}", "scratch=null"])
     assert _make_model(config, ["O", "B-PER", "I-PER"], vocab_size=0).dtype == torch.float32
+
+
+def test_loading_in_bf16_casts_encoder_and_heads_alike(tmp_path):
+    # A classifier built by from_encoder() records the encoder's fp32 dtype; loading the whole model
+    # in another dtype must still give one dtype throughout (else the heads get bf16 input as fp32).
+    BertModel(tiny_bert_config(60)).save_pretrained(tmp_path / "backbone")
+    LibyaClassifierModel.from_encoder(str(tmp_path / "backbone")).save_pretrained(tmp_path / "classifier")
+    model = AutoModel.from_pretrained(tmp_path / "classifier", dtype=torch.bfloat16)
+    assert {p.dtype for p in model.parameters()} == {torch.bfloat16}
+    with torch.inference_mode():
+        out = model(input_ids=torch.tensor([[2, 5, 7, 3]]))
+    assert out.request_logits.dtype == torch.bfloat16
