@@ -5,8 +5,11 @@ Every number in the card comes from the run's ``metrics.json``; nothing is typed
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from training.config import TrainConfig
 
@@ -102,10 +105,6 @@ def _backbone_lines(backbone: str | None, depth: int = 0) -> list[str]:
     header = ["", "## Backbone", ""] if depth == 0 else []
     if not (directory / "metrics.json").is_file():
         return header + [f"- `{backbone}`: see its own model card for its training data and licence."]
-    import json
-
-    import yaml
-
     metrics = json.loads((directory / "metrics.json").read_text(encoding="utf-8"))
     sources = "; ".join(f"{row.get('name') or row['path']} ({(row.get('licence') or 'licence not stated').rstrip('.')})"
                         for row in metrics.get("data", {}).get("train", []))
