@@ -19,6 +19,7 @@ from libya_nlp.labels import REQUEST_TYPES, STANCE_LABELS
 
 _WHOLE_MODEL_KEYS = ("dtype", "torch_dtype")
 
+
 class LibyaClassifierConfig(PretrainedConfig):
     """Label maps, per-label thresholds and the encoder's own config (as a dict).
 
@@ -65,7 +66,7 @@ class LibyaClassifierConfig(PretrainedConfig):
 
     def encoder_config(self) -> PretrainedConfig:
         """The backbone's config object, built from the stored dict."""
-        settings = {k: v for k, v in self.encoder.items() if k not in _WHOLE_MODEL_KEYS}
+        settings = dict(self.encoder)
         return AutoConfig.for_model(settings.pop("model_type"), **settings)
 
     @property

@@ -177,8 +177,18 @@ def test_evaluate_command_writes_metrics_and_confusion(smoke_tagger, smoke_class
     assert "request_micro_f1" in summary
 
 
-def test_evaluate_runs_every_precision_annotate_offers(smoke_classifier, tmp_path):
-    # int8 is what `annotate(precision="int8")` runs; its scores must stay close to fp32's.
+def test_evaluate_runs_every_precision_annotate_offers(smoke_classifier, tmp_path, monkeypatch):
+    # int8 is what `annotate(precision="int8")` runs: evaluate must prepare the model the same way.
+    from libya_nlp import inference
+
+    prepared = []
+    original = inference.prepare_model
+
+    def recording_prepare_model(model, device, precision="auto"):
+        prepared.append(precision)
+        return original(model, device, precision)
+
+    monkeypatch.setattr(inference, "prepare_model", recording_prepare_model)
     classifier_dir, _ = smoke_classifier
     dev = str(ROOT / "training" / "data" / "libya" / "dev.jsonl")
     scores = {}
@@ -186,6 +196,7 @@ def test_evaluate_runs_every_precision_annotate_offers(smoke_classifier, tmp_pat
         assert evaluate_main([str(classifier_dir), "--data", dev, "--precision", precision,
                               "--out", str(tmp_path / precision)]) == 0
         scores[precision] = json.loads((tmp_path / precision / "metrics.json").read_text(encoding="utf-8"))
+    assert prepared == ["fp32", "int8"]
     assert abs(scores["fp32"]["request_types"]["micro_f1"] - scores["int8"]["request_types"]["micro_f1"]) < 0.1
 
 
