@@ -16,12 +16,13 @@ import torch
 from transformers import AutoConfig, AutoModel, AutoModelForTokenClassification, AutoTokenizer, PreTrainedModel
 from transformers.utils import logging as hf_logging
 
+from libya_nlp import weights_int8
 from libya_nlp.configuration import LibyaClassifierConfig
 from libya_nlp.labels import canonical_tag
 from libya_nlp.modeling import LibyaClassifierModel
 
 _DEFAULT_DIR = Path(__file__).resolve().parent / "models" / "default"
-_WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json")
+_WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", weights_int8.FILENAME)
 _PICKLE_FILES = ("pytorch_model.bin", "pytorch_model.bin.index.json")
 _TRAIN_HINT = {
     "tagger": "python -m training.train configs/tagger_mini.yaml",
@@ -120,12 +121,30 @@ def _load_config(source: str, kind: str) -> Any:
 
 
 def _load_model(auto_class: Any, source: str, kind: str, **kwargs: Any) -> Any:
+    compact = Path(source) / weights_int8.FILENAME
+    if compact.is_file() and not any((Path(source) / name).is_file() for name in _WEIGHT_FILES[:2]):
+        return _load_int8_model(auto_class, compact, kind, kwargs["config"])
     try:
         # fp32 whatever the stored dtype (defaults ship in fp16); callers cast for their device.
         return auto_class.from_pretrained(source, use_safetensors=True, trust_remote_code=False,
                                           dtype=torch.float32, **kwargs)
     except Exception as error:  # noqa: BLE001 - re-raised with the checkpoint named
         raise CheckpointError(f"cannot load the {kind} weights of {source!r}: {error}") from error
+
+
+def _load_int8_model(auto_class: Any, path: Path, kind: str, config: Any) -> Any:
+    """A model whose weights are stored as int8 rows (:mod:`libya_nlp.weights_int8`), in float32."""
+    try:
+        model = auto_class.from_config(config, dtype=torch.float32)
+        missing, unexpected = model.load_state_dict(weights_int8.load_int8(path), strict=False)
+    except Exception as error:  # noqa: BLE001 - re-raised with the checkpoint named
+        raise CheckpointError(f"cannot load the {kind} weights of {str(path.parent)!r}: {error}") from error
+    model.tie_weights()
+    missing = [name for name in missing if not name.endswith("position_ids")]
+    if missing or unexpected:
+        raise CheckpointError(f"{path} does not fit the {kind} config: missing {missing[:5]}, "
+                              f"unexpected {unexpected[:5]}")
+    return model
 
 
 def _load_tokenizer(source: str, kind: str) -> Any:
