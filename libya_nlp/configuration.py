@@ -18,6 +18,7 @@ from libya_nlp.labels import REQUEST_TYPES, STANCE_LABELS
 
 
 _WHOLE_MODEL_KEYS = ("dtype", "torch_dtype")
+POOLINGS = ("cls", "mean")
 
 
 class LibyaClassifierConfig(PretrainedConfig):
@@ -30,6 +31,9 @@ class LibyaClassifierConfig(PretrainedConfig):
         request_thresholds: the probability above which each request type is predicted.
         stance_labels: names of the stance outputs, in head order.
         classifier_dropout: dropout before both heads.
+        pooling: what the heads read: ``"cls"`` (the first token) or ``"mean"`` (the mean of the
+            tokens, for encoders trained that way such as e5).
+        request_pos_weight: training only: the BCE weight of a positive example per request type.
     """
 
     model_type = "libya_sentence_classifier"
@@ -41,6 +45,8 @@ class LibyaClassifierConfig(PretrainedConfig):
         request_thresholds: dict[str, float] | None = None,
         stance_labels: list[str] | None = None,
         classifier_dropout: float = 0.1,
+        pooling: str = "cls",
+        request_pos_weight: list[float] | None = None,
         **kwargs: Any,
     ) -> None:
         self.encoder = dict(encoder) if encoder is not None else {"model_type": "bert"}
@@ -62,6 +68,12 @@ class LibyaClassifierConfig(PretrainedConfig):
         if bad:
             raise ValueError(f"request thresholds must lie in (0, 1): {bad}")
         self.classifier_dropout = classifier_dropout
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+        self.pooling = pooling
+        if request_pos_weight is not None and len(request_pos_weight) != len(self.request_types):
+            raise ValueError(f"request_pos_weight needs one weight per request type ({len(self.request_types)})")
+        self.request_pos_weight = list(request_pos_weight) if request_pos_weight is not None else None
         super().__init__(**kwargs)
 
     def encoder_config(self) -> PretrainedConfig:

@@ -89,13 +89,23 @@ class LibyaClassifierModel(PreTrainedModel):
         encoder_inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
         if token_type_ids is not None:
             encoder_inputs["token_type_ids"] = token_type_ids
-        hidden = self.encoder(**encoder_inputs, return_dict=True).last_hidden_state[:, 0]
+        states = self.encoder(**encoder_inputs, return_dict=True).last_hidden_state
+        if self.config.pooling == "mean":
+            mask = (attention_mask if attention_mask is not None else torch.ones_like(input_ids)).unsqueeze(-1)
+            mask = mask.to(states.dtype)
+            hidden = (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        else:
+            hidden = states[:, 0]
         hidden = self.dropout(hidden)
         request_logits = self.request_head(hidden)
         stance_logits = self.stance_head(hidden)
         loss = None
         if request_labels is not None:
-            loss = nn.functional.binary_cross_entropy_with_logits(request_logits, request_labels.to(request_logits.dtype))
+            weight = self.config.request_pos_weight
+            pos_weight = None if weight is None else torch.tensor(weight, dtype=request_logits.dtype,
+                                                                  device=request_logits.device)
+            loss = nn.functional.binary_cross_entropy_with_logits(
+                request_logits, request_labels.to(request_logits.dtype), pos_weight=pos_weight)
         if stance_labels is not None:
             stance_loss = nn.functional.cross_entropy(stance_logits, stance_labels, ignore_index=-100)
             loss = stance_loss if loss is None else loss + stance_loss

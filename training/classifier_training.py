@@ -29,7 +29,7 @@ from training.config import TrainConfig
 from training.conll import DataError
 from training.corpus import CorpusRecord, parse_record  # noqa: F401 - parse_record is used by the doctest
 from training.evaluate import evaluate_classifier
-from training.metrics import request_scores, stance_scores, tune_thresholds
+from training.metrics import request_scores, stance_scores, tune_shared_threshold, tune_thresholds
 from training.sources import load_source, mix_by_weight, split_dev_by_document
 from training.trainer import loss_history, make_trainer, save_checkpoint, seed_everything, train_resumable
 from training.wordpiece import train_wordpiece
@@ -47,10 +47,13 @@ def train_classifier(config: TrainConfig, root: Path, resume: bool = False) -> d
     seed_everything(config.seed)
     train, dev, data_rows = _load_records(config, root)
     targets = config.classifier.targets
+    options = config.classifier
+    train_examples = examples_of(train, targets)
+    head_options = {"classifier_dropout": options.classifier_dropout, "pooling": options.pooling,
+                    "request_pos_weight": _pos_weights(train_examples) if options.balance_requests else None}
     if config.backbone:
         tokenizer = AutoTokenizer.from_pretrained(config.backbone)
-        model = LibyaClassifierModel.from_encoder(config.backbone,
-                                                  classifier_dropout=config.classifier.classifier_dropout)
+        model = LibyaClassifierModel.from_encoder(config.backbone, **head_options)
     else:
         scratch = config.scratch
         tokenizer = train_wordpiece([r.text for r in train] + targets, vocab_size=scratch.vocab_size,
@@ -59,10 +62,9 @@ def train_classifier(config: TrainConfig, root: Path, resume: bool = False) -> d
                              num_hidden_layers=scratch.num_hidden_layers, num_attention_heads=scratch.num_attention_heads,
                              intermediate_size=scratch.intermediate_size,
                              max_position_embeddings=scratch.max_position_embeddings)
-        model = LibyaClassifierModel(LibyaClassifierConfig(encoder=encoder.to_dict(),
-                                                           classifier_dropout=config.classifier.classifier_dropout))
+        model = LibyaClassifierModel(LibyaClassifierConfig(encoder=encoder.to_dict(), **head_options))
     max_length = min(config.training.max_length, SentenceClassifier(model, tokenizer).max_length)
-    train_set = encode_pairs(tokenizer, examples_of(train, targets), max_length)
+    train_set = encode_pairs(tokenizer, train_examples, max_length)
     dev_set = encode_pairs(tokenizer, examples_of(dev, targets), max_length)
 
     def compute_metrics(prediction: Any) -> dict[str, float]:
@@ -75,23 +77,16 @@ def train_classifier(config: TrainConfig, root: Path, resume: bool = False) -> d
         return {"request_micro_f1": requests["micro_f1"], "stance_macro_f1": stance["macro_f1"],
                 "score": (requests["micro_f1"] + stance["macro_f1"]) / 2}
 
-    trainer = make_trainer(config, model, train_set, dev_set, _collate, compute_metrics, metric="score",
-                           label_names=["request_labels", "stance_labels"])
+    pad_id = tokenizer.pad_token_id or 0
+    trainer = make_trainer(config, model, train_set, dev_set, lambda batch: _collate(batch, pad_id), compute_metrics,
+                           metric="score", label_names=["request_labels", "stance_labels"],
+                           optimizer=_optimizer(model, config))
     train_resumable(trainer, resume)
     model = trainer.model.eval()
     metrics: dict[str, Any] = {"task": "classifier", "data": data_rows, "train_log": loss_history(trainer),
                                "evaluation": {}}
     if dev:
-        evaluation = evaluate_classifier(SentenceClassifier(model, tokenizer), dev,
-                                         batch_size=config.training.eval_batch_size)
-        if config.classifier.tune_thresholds:
-            gold = np.array([[label in r.request_types for label in REQUEST_TYPES] for r in dev], dtype=int)
-            model.config.request_thresholds = tune_thresholds(evaluation["request_probabilities"], gold, REQUEST_TYPES)
-            evaluation = evaluate_classifier(SentenceClassifier(model, tokenizer), dev,
-                                             batch_size=config.training.eval_batch_size)
-            evaluation["thresholds_tuned_on"] = "dev"
-        evaluation.pop("request_probabilities")
-        metrics["evaluation"]["dev"] = evaluation
+        metrics["evaluation"].update(_evaluate_and_tune(config, model, tokenizer, dev))
     save_checkpoint(config, model, tokenizer, metrics, task_description=(
         "Sentence classifier for Arabic news about Libya: one encoder with two heads, request types "
         f"(multi-label: {', '.join(REQUEST_TYPES)}) and stance (favor/against/none) toward a target actor "
@@ -126,12 +121,62 @@ def encode_pairs(tokenizer: Any, examples: list[PairExample], max_length: int) -
             for i, e in enumerate(examples)]
 
 
-def _collate(batch: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+def _evaluate_and_tune(config: TrainConfig, model: LibyaClassifierModel, tokenizer: Any,
+                       dev: list[CorpusRecord]) -> dict[str, Any]:
+    """Dev scores; with ``tune_thresholds``, thresholds chosen on a document-disjoint part of dev
+    (``threshold_fraction``) and the scores reported on the rest ("dev"), or on all of dev when the
+    fraction is 0 (then the scores are optimistic)."""
+    options, batch_size = config.classifier, config.training.eval_batch_size
+    if not options.tune_thresholds:
+        evaluation = evaluate_classifier(SentenceClassifier(model, tokenizer), dev, batch_size=batch_size)
+        evaluation.pop("request_probabilities")
+        return {"dev": evaluation}
+    report, tune = (split_dev_by_document(dev, options.threshold_fraction, config.seed)
+                    if options.threshold_fraction else (dev, dev))
+    tuning = evaluate_classifier(SentenceClassifier(model, tokenizer), tune, batch_size=batch_size)
+    gold = np.array([[label in r.request_types for label in REQUEST_TYPES] for r in tune], dtype=int)
+    choose = tune_shared_threshold if options.shared_threshold else tune_thresholds
+    model.config.request_thresholds = choose(tuning["request_probabilities"], gold, REQUEST_TYPES)
+    evaluation = evaluate_classifier(SentenceClassifier(model, tokenizer), report, batch_size=batch_size)
+    evaluation.pop("request_probabilities")
+    if options.threshold_fraction:
+        evaluation["thresholds_tuned_on"] = f"dev_tune ({len(tune)} sentences, document-disjoint from these)"
+        scored = evaluate_classifier(SentenceClassifier(model, tokenizer), tune, batch_size=batch_size)
+        scored.pop("request_probabilities")
+        return {"dev": evaluation, "dev_tune": scored}
+    evaluation["thresholds_tuned_on"] = "dev"
+    return {"dev": evaluation}
+
+
+def _pos_weights(examples: list[PairExample]) -> list[float]:
+    """sqrt(negatives / positives) per request type, from the training examples."""
+    labels = np.array([e.request_labels for e in examples], dtype=float)
+    positives = labels.sum(0).clip(min=1.0)
+    return [round(float(w), 3) for w in np.sqrt((len(labels) - positives) / positives)]
+
+
+def _optimizer(model: LibyaClassifierModel, config: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW with the heads at ``head_learning_rate_scale`` times the encoder's rate; no decay on
+    biases and LayerNorm weights."""
+    rate, decay = config.training.learning_rate, config.training.weight_decay
+    groups: dict[tuple[bool, bool], list[torch.nn.Parameter]] = {}
+    for name, parameter in model.named_parameters():
+        head = not name.startswith("encoder.")
+        no_decay = name.endswith("bias") or "LayerNorm" in name or "layer_norm" in name
+        groups.setdefault((head, no_decay), []).append(parameter)
+    return torch.optim.AdamW([
+        {"params": params, "lr": rate * (config.classifier.head_learning_rate_scale if head else 1.0),
+         "weight_decay": 0.0 if no_decay else decay}
+        for (head, no_decay), params in groups.items()])
+
+
+def _collate(batch: list[dict[str, Any]], pad_id: int = 0) -> dict[str, torch.Tensor]:
     width = max(len(item["input_ids"]) for item in batch)
     out: dict[str, torch.Tensor] = {}
     for key in ("input_ids", "attention_mask", "token_type_ids"):
         if key in batch[0]:
-            out[key] = torch.tensor([item[key] + [0] * (width - len(item[key])) for item in batch])
+            fill = pad_id if key == "input_ids" else 0
+            out[key] = torch.tensor([item[key] + [fill] * (width - len(item[key])) for item in batch])
     out["request_labels"] = torch.tensor([item["request_labels"] for item in batch])
     out["stance_labels"] = torch.tensor([item["stance_labels"] for item in batch])
     return out

@@ -85,6 +85,17 @@ class ClassifierOptions:
     # Choose each request type's threshold on the dev set (else 0.5).
     tune_thresholds: bool = True
     classifier_dropout: float = 0.1
+    # "mean" for encoders trained with mean pooling (e5); "cls" reads the first token.
+    pooling: Literal["cls", "mean"] = "cls"
+    # Weight each request type's positives by sqrt(negatives / positives) in the BCE loss.
+    balance_requests: bool = False
+    # The heads learn at this multiple of training.learning_rate (fresh heads on a pretrained encoder).
+    head_learning_rate_scale: float = 1.0
+    # Tune thresholds on this fraction of dev (by document) and report on the rest; 0 tunes and
+    # reports on the same dev set (optimistic).
+    threshold_fraction: float = 0.0
+    # One threshold for every request type (less prone to over-fit a small tuning set) or one each.
+    shared_threshold: bool = False
 
 
 @dataclass

@@ -42,6 +42,7 @@ def make_trainer(
     metric: str,
     label_names: list[str],
     preprocess_logits: Callable[..., Any] | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
 ) -> Trainer:
     """A Trainer that evaluates each epoch on ``dev_dataset`` and keeps the best model by ``metric``."""
     optim = config.training
@@ -80,7 +81,7 @@ def make_trainer(
     return Trainer(
         model=model, args=arguments, train_dataset=train_dataset, eval_dataset=dev_dataset if has_dev else None,
         data_collator=collator, compute_metrics=compute_metrics, callbacks=callbacks,
-        preprocess_logits_for_metrics=preprocess_logits,
+        preprocess_logits_for_metrics=preprocess_logits, optimizers=(optimizer, None),
     )
 
 
