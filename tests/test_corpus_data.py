@@ -11,6 +11,7 @@ from libya_nlp.segmentation import split_sentences
 from training.validate import counts, validate
 
 CORPUS = [ROOT / "training" / "data" / "libya" / name for name in ("train.jsonl", "dev.jsonl")]
+REAL_NEWS_LINES = [ROOT / "training" / "data" / "libya" / name for name in ("realnews_train.jsonl", "realnews_dev.jsonl")]
 
 
 @pytest.fixture(scope="module")
@@ -66,3 +67,20 @@ def test_validator_catches_what_it_names(tmp_path):
     assert "c.jsonl:3: entity 0" in problems and "token boundaries" in problems
     assert "c.jsonl:4: unknown request type 'weapons'" in problems
     assert "c.jsonl:5: near duplicate of" in problems
+
+
+def test_real_news_lines_are_valid_beside_the_corpus_and_mostly_not_requests():
+    report = validate([*CORPUS, *REAL_NEWS_LINES])  # ids unique and documents unsplit across all four files
+    assert report.problems == []
+    lines = [(where, record) for where, record in report.records if "realnews_" in where]
+    assert len(lines) >= 300
+    share = sum(bool(record.request_types) for _, record in lines) / len(lines)
+    assert 0.2 <= share <= 0.4, share
+    latin = [r for _, r in lines if not any("\u0600" <= c <= "\u06ff" for c in r.text)]
+    captions = [r for r in latin if any(credit in r.text for credit in ("Photo", "photo", "Getty"))]
+    assert len(latin) >= 20 and len(captions) >= 10
+    assert not any(r.request_types for r in captions)  # an English caption or credit is not a request
+    boilerplate = [r for _, r in lines if r.text in ("زر الذهاب إلى الأعلى", "الأكثر قراءة")]
+    assert boilerplate and all(not r.request_types and not r.entities for r in boilerplate)
+    dev = sum("realnews_dev" in where for where, _ in lines)
+    assert 0.1 <= dev / len(lines) <= 0.2
