@@ -25,8 +25,8 @@ _DEFAULT_DIR = Path(__file__).resolve().parent / "models" / "default"
 _WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", weights_int8.FILENAME)
 _PICKLE_FILES = ("pytorch_model.bin", "pytorch_model.bin.index.json")
 _TRAIN_HINT = {
-    "tagger": "python -m training.train configs/tagger_mini.yaml",
-    "classifier": "python -m training.train configs/classifier_mini.yaml",
+    "tagger": "python -m training.build_defaults (or python -m training.train configs/tagger_e5.yaml)",
+    "classifier": "python -m training.build_defaults (or python -m training.train configs/classifier_e5.yaml)",
 }
 
 

@@ -43,7 +43,7 @@ def test_wrong_kind_of_checkpoint(tiny_tagger_dir, tiny_classifier_dir):
 
 def test_absent_default_model_says_how_to_get_one(monkeypatch, tmp_path):
     monkeypatch.setattr(checkpoints, "_DEFAULT_DIR", tmp_path)
-    with pytest.raises(CheckpointError, match="training.train configs/tagger_mini.yaml"):
+    with pytest.raises(CheckpointError, match="training.train configs/tagger_e5.yaml"):
         load_tagger(None)
 
 

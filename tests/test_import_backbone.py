@@ -18,9 +18,9 @@ PIECES = ["<s>", "<pad>", "</s>", "<unk>", "▁", "▁طلب", "▁السراج"
 QUANTIZED = ("emb.word", *(f"l{i}.{n}.w" for i in range(LAYERS) for n in ("q", "k", "v", "ao", "fi", "fo")))
 
 
-def _image(seed: int = 0) -> E5Image:
+def _image(seed: int = 0, positions: int = POSITIONS) -> E5Image:
     rng = np.random.default_rng(seed)
-    tensors = {"emb.word": rng.normal(0, 0.5, (len(PIECES) + 3, H)), "emb.pos": rng.normal(0, 0.1, (POSITIONS, H)),
+    tensors = {"emb.word": rng.normal(0, 0.5, (len(PIECES) + 3, H)), "emb.pos": rng.normal(0, 0.1, (positions, H)),
                "emb.type": rng.normal(0, 0.1, (2, H)), "emb.ln.w": 1 + rng.normal(0, 0.1, H),
                "emb.ln.b": rng.normal(0, 0.1, H)}
     for i in range(LAYERS):
@@ -32,7 +32,7 @@ def _image(seed: int = 0) -> E5Image:
             tensors[f"l{i}.{name}.w"] = 1 + rng.normal(0, 0.1, H)
             tensors[f"l{i}.{name}.b"] = rng.normal(0, 0.1, H)
     scores = [0.0, 0.0, 0.0, 0.0, -5.0, -3.0, -3.0, -3.0, -3.0, -6.0, -6.0, -6.0, -6.0, -4.0, -4.0, -7.0, -9.0, 0.0]
-    return E5Image(H, LAYERS, HEADS, FF, len(PIECES) + 3, POSITIONS, 2, 1e-12, PIECES, scores,
+    return E5Image(H, LAYERS, HEADS, FF, len(PIECES) + 3, positions, 2, 1e-12, PIECES, scores,
                    {"bos": 0, "eos": 2, "pad": 1, "unk": 3}, {0x0001: "", 0xFF21: "A"},
                    {k: np.asarray(v, dtype=np.float32).reshape(-1) for k, v in tensors.items()})
 

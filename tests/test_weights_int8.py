@@ -1,0 +1,54 @@
+"""Checkpoints stored as int8 rows load through the same loaders and give nearly the same outputs."""
+
+import shutil
+
+import pytest
+import torch
+
+from libya_nlp import weights_int8
+from libya_nlp.checkpoints import CheckpointError, load_classifier, load_tagger
+
+
+def _compact_copy(source, target, loader):
+    shutil.copytree(source, target, dirs_exist_ok=True)
+    model = loader(source)[0]
+    (target / "model.safetensors").unlink()
+    weights_int8.save_int8(model, target)
+    return model
+
+
+def test_int8_tagger_and_classifier_load_and_agree(tmp_path, tiny_tagger_dir, tiny_classifier_dir):
+    ids = torch.tensor([[2, 40, 41, 42, 43, 3]])
+    for source, loader, head in ((tiny_tagger_dir, load_tagger, "logits"),
+                                 (tiny_classifier_dir, load_classifier, "request_logits")):
+        target = tmp_path / source.name
+        original = _compact_copy(source, target, loader)
+        compact, tokenizer, _ = loader(target)
+        assert tokenizer.is_fast and next(compact.parameters()).dtype == torch.float32
+        with torch.inference_mode():
+            before, after = getattr(original(input_ids=ids), head), getattr(compact(input_ids=ids), head)
+        assert torch.allclose(before, after, atol=2e-2), (before - after).abs().max()
+        assert not torch.equal(before, after)  # really the rounded weights
+        stored = weights_int8.load_int8(target / weights_int8.FILENAME)
+        assert len(stored) >= len(original.state_dict()) - 1  # every weight is stored (position ids may be a buffer)
+
+
+def test_large_matrices_are_stored_as_int8_rows(tmp_path, tiny_tagger_dir):
+    from safetensors.torch import load_file
+
+    model = load_tagger(tiny_tagger_dir)[0]
+    stored = load_file(str(weights_int8.save_int8(model, tmp_path)))
+    embeddings = "bert.embeddings.word_embeddings.weight"
+    assert stored[embeddings].dtype == torch.int8 and stored[embeddings + ".__scale__"].shape == (model.config.vocab_size, 1)
+    assert stored["classifier.bias"].dtype == torch.float16
+    quantized = sum(t.numel() for n, t in stored.items() if t.dtype == torch.int8)
+    assert quantized >= 0.5 * sum(p.numel() for p in model.parameters())
+
+
+def test_a_compact_checkpoint_that_does_not_fit_its_config_is_named(tmp_path, tiny_tagger_dir):
+    target = tmp_path / "tagger"
+    _compact_copy(tiny_tagger_dir, target, load_tagger)
+    config = (target / "config.json").read_text()
+    (target / "config.json").write_text(config.replace('"num_hidden_layers": 2', '"num_hidden_layers": 3'))
+    with pytest.raises(CheckpointError, match="does not fit the tagger config"):
+        load_tagger(target)
