@@ -16,7 +16,7 @@ import torch
 from transformers import AutoConfig, AutoModel, AutoModelForTokenClassification, AutoTokenizer, PreTrainedModel
 from transformers.utils import logging as hf_logging
 
-from libya_nlp import weights_int8
+from libya_nlp import normalization, weights_int8
 from libya_nlp.configuration import LibyaClassifierConfig
 from libya_nlp.labels import canonical_tag
 from libya_nlp.modeling import LibyaClassifierModel
@@ -115,9 +115,24 @@ def _check_local_files(path: Path, kind: str) -> None:
 
 def _load_config(source: str, kind: str) -> Any:
     try:
-        return AutoConfig.from_pretrained(source, trust_remote_code=False)
+        config = AutoConfig.from_pretrained(source, trust_remote_code=False)
     except Exception as error:  # noqa: BLE001 - re-raised with the checkpoint named
         raise CheckpointError(f"cannot read the {kind} config of {source!r}: {error}") from error
+    check_text_normalization(config, source)
+    return config
+
+
+def check_text_normalization(config: Any, source: str) -> None:
+    """Refuse a checkpoint trained on text normalised otherwise than the library normalises it.
+
+    Checkpoints record it as ``text_normalization`` (in the encoder's config for a classifier);
+    one that records nothing (a hub model such as AraBERT) is taken to expect the AraBERT rules.
+    """
+    encoder = getattr(config, "encoder", None)
+    recorded = getattr(config, "text_normalization", None) or (encoder or {}).get("text_normalization")
+    if recorded not in (None, normalization.NAME):
+        raise CheckpointError(f"{source!r} was trained on text normalised as {recorded!r}; libya_nlp applies "
+                              f"{normalization.NAME!r} before every model, so its scores would not hold")
 
 
 def _load_model(auto_class: Any, source: str, kind: str, **kwargs: Any) -> Any:

@@ -87,6 +87,9 @@ class NormalizedText:
         return self.starts[start], self.ends[end - 1]
 
 
+NAME = "arabert_v02"  # what a checkpoint's config records as its ``text_normalization``
+
+
 def normalize(text: str) -> NormalizedText:
     """Normalise ``text`` as AraBERT v0.2 does, keeping a map back to the original.
 

