@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -54,6 +55,9 @@ class Annotator:
         stance_target: the actor stance is read toward, unless a call names another.
         precision: "auto" (bf16 on CUDA and on CPUs with native bf16, else fp32), "fp32", "bf16",
             or "int8" (CPU: linear layers quantised dynamically).
+        skip_non_arabic: give sentences without a single Arabic letter (English captions and
+            credits, page furniture) no entities, no request types and stance ``none``.
+            Sentences without any letter (punctuation, numbers) get that treatment always.
 
     >>> annotator = Annotator(device="cpu")  # the embedded defaults; or tagger=DIR, classifier=DIR
     >>> [len(a.sentences) for a in annotator.annotate_batch(["قال السراج. وأضاف.", "عنوان"], batch_size=64)]
@@ -68,7 +72,9 @@ class Annotator:
         device: str | torch.device | None = None,
         stance_target: str = DEFAULT_STANCE_TARGET,
         precision: str = "auto",
+        skip_non_arabic: bool = False,
     ) -> None:
+        self.skip_non_arabic = skip_non_arabic
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(self.device, precision)
         self.stance_target = _check_target(stance_target)
@@ -158,16 +164,28 @@ class Annotator:
             entities: list[Entity] = []
             sentences: list[SentenceAnnotation] = []
             for sentence in doc:
-                entities += entities_in(text, sentence, spans[flat])
                 result = labels[flat]
-                sentences.append(SentenceAnnotation(
-                    start=sentence.start, end=sentence.end, text=sentence.text,
-                    request_types=[LabelScore(label, score) for label, score in result.request_types],
-                    stance=Stance(target, result.stance, result.stance_score),
-                ))
+                if self._skipped(sentence.text):
+                    requests, stance = [], Stance(target, "none", 1.0)
+                else:
+                    entities += entities_in(text, sentence, spans[flat])
+                    requests = [LabelScore(label, score) for label, score in result.request_types]
+                    stance = Stance(target, result.stance, result.stance_score)
+                sentences.append(SentenceAnnotation(start=sentence.start, end=sentence.end, text=sentence.text,
+                                                    request_types=requests, stance=stance))
                 flat += 1
             annotations.append(Annotation(text=text, entities=entities, sentences=sentences, model=model))
         return annotations
+
+
+    def _skipped(self, sentence: str) -> bool:
+        """No letter at all, or (with ``skip_non_arabic``) no Arabic letter: nothing is coded."""
+        if not any(ch.isalpha() for ch in sentence):
+            return True
+        return self.skip_non_arabic and not _ARABIC_LETTER.search(sentence)
+
+
+_ARABIC_LETTER = re.compile("[\u0620-\u064a\u066e-\u06d3\u06fa-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufefc]")
 
 
 def entities_in(text: str, sentence: Sentence, spans: list[WordSpan]) -> list[Entity]:
@@ -200,10 +218,13 @@ def annotate(
     classifier: ModelSource = None,
     stance_target: str = DEFAULT_STANCE_TARGET,
     device: str | torch.device | None = None,
+    precision: str = "auto",
+    skip_non_arabic: bool = False,
 ) -> Annotation:
     """Annotate one Arabic text: entities, and each sentence's request types and stance.
 
-    Models load once and are reused by later calls with the same arguments.
+    Models load once and are reused by later calls with the same arguments. The keywords are
+    those of :class:`Annotator`.
 
     >>> from libya_nlp import annotate
     >>> result = annotate("طلب رئيس المجلس الرئاسي فائز السراج من الجزائر تنسيقا أمنيا.", device="cpu")
@@ -211,7 +232,8 @@ def annotate(
     True
     """
     _check_text(text)
-    return _cached_annotator(tagger, classifier, device).annotate(text, stance_target=stance_target)
+    annotator = _cached_annotator(tagger, classifier, device, precision, skip_non_arabic)
+    return annotator.annotate(text, stance_target=stance_target)
 
 
 def annotate_batch(
@@ -223,6 +245,8 @@ def annotate_batch(
     device: str | torch.device | None = None,
     batch_size: int = 32,
     show_progress_bar: bool = False,
+    precision: str = "auto",
+    skip_non_arabic: bool = False,
 ) -> list[Annotation]:
     """Annotate many texts at once (pooled, batched); what :func:`annotate` gives on each (bit for bit in fp32).
 
@@ -230,23 +254,28 @@ def annotate_batch(
     >>> [len(a.sentences) for a in annotate_batch(["جملة. وجملة.", "عنوان"], device="cpu")]
     [2, 1]
     """
-    annotator = _cached_annotator(tagger, classifier, device)
+    annotator = _cached_annotator(tagger, classifier, device, precision, skip_non_arabic)
     return annotator.annotate_batch(texts, batch_size=batch_size, show_progress_bar=show_progress_bar,
                                     stance_target=stance_target)
 
 
-def _cached_annotator(tagger: ModelSource, classifier: ModelSource, device: str | torch.device | None) -> Annotator:
+def _cached_annotator(tagger: ModelSource, classifier: ModelSource, device: str | torch.device | None,
+                      precision: str = "auto", skip_non_arabic: bool = False) -> Annotator:
     key = (
         None if tagger is None else os.fspath(tagger),
         None if classifier is None else os.fspath(classifier),
         None if device is None else str(device),
+        precision,
+        skip_non_arabic,
     )
     return _load_annotator(*key)
 
 
 @functools.lru_cache(maxsize=4)
-def _load_annotator(tagger: str | None, classifier: str | None, device: str | None) -> Annotator:
-    return Annotator(tagger=tagger, classifier=classifier, device=device)
+def _load_annotator(tagger: str | None, classifier: str | None, device: str | None, precision: str,
+                    skip_non_arabic: bool) -> Annotator:
+    return Annotator(tagger=tagger, classifier=classifier, device=device, precision=precision,
+                     skip_non_arabic=skip_non_arabic)
 
 
 class _InlineExecutor:

@@ -59,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     annotate.add_argument("--resume", action="store_true", help="continue OUT.jsonl, skipping ids already in it")
     annotate.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "int8"],
                           help="auto: bf16 on CUDA and on CPUs with native bf16, else fp32; int8: CPU, quantised")
+    annotate.add_argument("--skip-non-arabic", action="store_true",
+                          help="code nothing in sentences without an Arabic letter (English captions, credits)")
 
     commands.add_parser("benchmark", help="sentences/s of annotate_batch against Hugging Face pipelines",
                         add_help=False).add_argument("args", nargs=argparse.REMAINDER)
@@ -96,7 +98,8 @@ def _annotate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     try:
         annotator = Annotator(tagger=args.tagger, classifier=args.classifier,
                               device=_process_device(args.device, local_rank, world),
-                              stance_target=args.stance_target, precision=args.precision)
+                              stance_target=args.stance_target, precision=args.precision,
+                              skip_non_arabic=args.skip_non_arabic)
     except (CheckpointError, ValueError) as error:
         print(f"libya-nlp: {error}", file=sys.stderr)
         return 2

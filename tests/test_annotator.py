@@ -128,3 +128,38 @@ def test_reduced_precisions_agree_with_fp32_on_the_seeds(tiny_tagger_dir, tiny_c
 def test_unknown_precision_is_an_error(tiny_tagger_dir, tiny_classifier_dir):
     with pytest.raises(ValueError, match="precision"):
         Annotator(tagger=tiny_tagger_dir, classifier=tiny_classifier_dir, device="cpu", precision="fp8")
+
+
+def test_sentences_without_letters_are_never_coded(annotator):
+    result = annotator.annotate("طلب السراج دعما عسكريا من تركيا. !!! ... 2019 - 3")
+    assert len(result.sentences) >= 2
+    for sentence in result.sentences[1:]:
+        assert sentence.request_types == [] and sentence.stance.label == "none"
+
+
+def test_skip_non_arabic_drops_captions_and_credits(tiny_tagger_dir, tiny_classifier_dir):
+    from libya_nlp import Annotator
+
+    text = "طلب السراج دعما عسكريا من تركيا.\nPhoto: Fayez al-Sarraj asks Turkey for military aid. Reuters"
+    keep = Annotator(tagger=tiny_tagger_dir, classifier=tiny_classifier_dir, device="cpu", precision="fp32")
+    skip = Annotator(tagger=tiny_tagger_dir, classifier=tiny_classifier_dir, device="cpu", precision="fp32",
+                     skip_non_arabic=True)
+    kept, skipped = keep.annotate(text), skip.annotate(text)
+    caption = len(text.split("\n")[0]) + 1
+    assert any(e.start >= caption for e in kept.entities)  # the random tiny tagger tags something there
+    assert not any(e.start >= caption for e in skipped.entities)
+    assert skipped.sentences[-1].request_types == [] and skipped.sentences[-1].stance.label == "none"
+    assert [e for e in kept.entities if e.start < caption] == [e for e in skipped.entities if e.start < caption]
+
+
+def test_annotate_takes_precision(tiny_tagger_dir, tiny_classifier_dir, annotator):
+    from libya_nlp import annotate, annotate_batch
+
+    text = "طلب السراج دعما عسكريا من تركيا."
+    one = annotate(text, tagger=tiny_tagger_dir, classifier=tiny_classifier_dir, device="cpu", precision="fp32")
+    assert one.to_dict() == annotator.annotate(text).to_dict()
+    many = annotate_batch([text], tagger=tiny_tagger_dir, classifier=tiny_classifier_dir, device="cpu",
+                          precision="int8")
+    assert many[0].text == text
+    with pytest.raises(ValueError, match="precision"):
+        annotate(text, tagger=tiny_tagger_dir, classifier=tiny_classifier_dir, device="cpu", precision="fp8")
