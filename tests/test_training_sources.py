@@ -1,3 +1,5 @@
+import pytest
+
 from training.config import DataSource
 from training.conll import TaggedSentence
 from training.corpus import read_corpus
@@ -30,3 +32,16 @@ def test_conll_hold_out_takes_whole_blocks():
     assert len(keep) + len(held) == 200 and 10 <= len(held) <= 30
     positions = sorted(int(s.words[0][1:]) for s in held)
     assert all(b - a == 1 for block in (positions[:25],) for a, b in zip(block, block[1:]))
+
+
+def test_missing_anercorp_says_where_it_comes_from_and_how_to_point_at_it(tmp_path):
+    from training.config import DataSource
+    from training.conll import DataError
+    from training.sources import load_source
+
+    source = DataSource(path="../shared/data/anercorp_camel/ANERCorp_CamelLab_train.txt", format="conll")
+    with pytest.raises(DataError) as error:
+        load_source(source, tmp_path)
+    message = str(error.value)
+    assert "ANERCorp_CamelLab_train.txt" in message and "CAMeL Lab" in message and "research use" in message
+    assert "--set 'data.train=[{path: /your/copy, format: conll}]'" in message

@@ -26,14 +26,38 @@ class LoadedSource:
     items: list  # TaggedSentence for conll, CorpusRecord for corpus
 
 
+_DATA_HOMES = {
+    "anercorp": "ANERcorp (Benajiba et al. 2007) in the CAMeL Lab train/test split "
+                "(ANERCorp_CamelLab_train.txt / _test.txt, from CAMeL Lab's release; research use only) is not in "
+                "this repository.",
+    "saudinewsnet": "SaudiNewsNet (github.com/parallelfold/SaudiNewsNet, CC BY-NC-SA 4.0) is not in this repository.",
+    "training/data/libya": "The Libya corpus ships with the repository (training/data/libya/); run from the "
+                           "repository root.",
+}
+
+
+def where_to_get(path: str) -> str:
+    """One sentence on where a data set named in a config comes from.
+
+    >>> where_to_get("../shared/data/anercorp_camel/ANERCorp_CamelLab_train.txt").startswith("ANERcorp")
+    True
+    """
+    lowered = path.lower()
+    for key, text in _DATA_HOMES.items():
+        if key in lowered:
+            return text
+    return "Data sets are referenced by path, never committed (see the README's Data section)."
+
+
 def load_source(source: DataSource, base: Path | None = None) -> LoadedSource:
     """Read one source (relative paths resolve from ``base``, the repository root)."""
     path = Path(source.path)
     if not path.is_absolute() and base is not None:
         path = base / path
     if not path.exists():
-        raise DataError(f"data source {source.path!r} not found at {path}; "
-                        "shared data sets are referenced by path (../shared/data/...), point 'path' at them")
+        raise DataError(f"data source {source.path!r} not found at {path}. {where_to_get(source.path)} "
+                        f"Then point the config at your copy: --set 'data.train=[{{path: /your/copy, format: "
+                        f"{source.format}}}]' or edit the config's path.")
     if source.format == "conll":
         items: list = read_conll(path)
     elif source.format == "corpus":
