@@ -34,6 +34,10 @@ class LibyaClassifierConfig(PretrainedConfig):
         pooling: what the heads read: ``"cls"`` (the first token) or ``"mean"`` (the mean of the
             tokens, for encoders trained that way such as e5).
         request_pos_weight: training only: the BCE weight of a positive example per request type.
+        pooled_mean, pooled_std: per-dimension shift and scale applied to the pooled vector before
+            the heads (measured on the training data when the classifier was created). Mean-pooled
+            e5 vectors share one large direction and vary by ~0.08 per dimension, so an unscaled
+            linear head barely moves at a normal learning rate.
     """
 
     model_type = "libya_sentence_classifier"
@@ -47,6 +51,8 @@ class LibyaClassifierConfig(PretrainedConfig):
         classifier_dropout: float = 0.1,
         pooling: str = "cls",
         request_pos_weight: list[float] | None = None,
+        pooled_mean: list[float] | None = None,
+        pooled_std: list[float] | None = None,
         **kwargs: Any,
     ) -> None:
         self.encoder = dict(encoder) if encoder is not None else {"model_type": "bert"}
@@ -74,6 +80,10 @@ class LibyaClassifierConfig(PretrainedConfig):
         if request_pos_weight is not None and len(request_pos_weight) != len(self.request_types):
             raise ValueError(f"request_pos_weight needs one weight per request type ({len(self.request_types)})")
         self.request_pos_weight = list(request_pos_weight) if request_pos_weight is not None else None
+        if (pooled_mean is None) != (pooled_std is None):
+            raise ValueError("pooled_mean and pooled_std go together")
+        self.pooled_mean = [float(v) for v in pooled_mean] if pooled_mean is not None else None
+        self.pooled_std = [float(v) for v in pooled_std] if pooled_std is not None else None
         super().__init__(**kwargs)
 
     def encoder_config(self) -> PretrainedConfig:

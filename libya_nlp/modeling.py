@@ -72,6 +72,20 @@ class LibyaClassifierModel(PreTrainedModel):
         config = LibyaClassifierConfig(encoder=encoder.config.to_dict(), **config_kwargs)
         return cls(config, encoder=encoder)
 
+    def pooled(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
+               token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
+        """The vector the heads read (before standardisation), e.g. to measure its statistics."""
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
+        if token_type_ids is not None:
+            inputs["token_type_ids"] = token_type_ids
+        states = self.encoder(**inputs, return_dict=True).last_hidden_state
+        if self.config.pooling == "mean":
+            mask = attention_mask.unsqueeze(-1).to(states.dtype)
+            return (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        return states[:, 0]
+
     def get_input_embeddings(self) -> nn.Module:
         return self.encoder.get_input_embeddings()
 
@@ -86,16 +100,11 @@ class LibyaClassifierModel(PreTrainedModel):
     ) -> LibyaClassifierOutput:
         """Run both heads; with ``request_labels`` (float multi-hot) and/or ``stance_labels``
         (class ids, -100 to ignore) the summed loss is returned too."""
-        encoder_inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
-        if token_type_ids is not None:
-            encoder_inputs["token_type_ids"] = token_type_ids
-        states = self.encoder(**encoder_inputs, return_dict=True).last_hidden_state
-        if self.config.pooling == "mean":
-            mask = (attention_mask if attention_mask is not None else torch.ones_like(input_ids)).unsqueeze(-1)
-            mask = mask.to(states.dtype)
-            hidden = (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-        else:
-            hidden = states[:, 0]
+        hidden = self.pooled(input_ids, attention_mask, token_type_ids)
+        if self.config.pooled_mean is not None:
+            shift = torch.tensor(self.config.pooled_mean, dtype=hidden.dtype, device=hidden.device)
+            scale = torch.tensor(self.config.pooled_std, dtype=hidden.dtype, device=hidden.device)
+            hidden = (hidden - shift) / scale
         hidden = self.dropout(hidden)
         request_logits = self.request_head(hidden)
         stance_logits = self.stance_head(hidden)

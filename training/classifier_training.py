@@ -66,6 +66,8 @@ def train_classifier(config: TrainConfig, root: Path, resume: bool = False) -> d
         model = LibyaClassifierModel(LibyaClassifierConfig(encoder=encoder.to_dict(), **head_options))
     max_length = min(config.training.max_length, SentenceClassifier(model, tokenizer).max_length)
     train_set = encode_pairs(tokenizer, train_examples, max_length)
+    if options.standardize_pooled:
+        _standardize_pooled(model, train_set, tokenizer.pad_token_id or 0, config.seed)
     dev_set = encode_pairs(tokenizer, examples_of(dev, targets), max_length)
 
     def compute_metrics(prediction: Any) -> dict[str, float]:
@@ -152,6 +154,25 @@ def _evaluate_and_tune(config: TrainConfig, model: LibyaClassifierModel, tokeniz
         return {"dev": evaluation, "dev_tune": scored}
     evaluation["thresholds_tuned_on"] = "dev"
     return {"dev": evaluation}
+
+
+def _standardize_pooled(model: LibyaClassifierModel, examples: list[dict[str, Any]], pad_id: int, seed: int,
+                        sample: int = 1024) -> None:
+    """Measure the pooled vector's per-dimension mean and std on up to ``sample`` training examples
+    (the encoder as loaded) and store them in the config, so the heads read standardised inputs."""
+    import random
+
+    chosen = random.Random(seed).sample(examples, min(sample, len(examples)))
+    model.eval()
+    vectors = []
+    with torch.inference_mode():
+        for i in range(0, len(chosen), 64):
+            batch = _collate(chosen[i : i + 64], pad_id)
+            vectors.append(model.pooled(batch["input_ids"], batch["attention_mask"]).float())
+    model.train()
+    pooled = torch.cat(vectors)
+    model.config.pooled_mean = [round(float(v), 6) for v in pooled.mean(0)]
+    model.config.pooled_std = [round(float(v), 6) for v in pooled.std(0).clamp(min=1e-4)]
 
 
 def _pos_weights(examples: list[PairExample]) -> list[float]:

@@ -79,6 +79,8 @@ class OptimConfig:
     max_steps: int = -1
     # bf16 autocast on CPU too (CUDA always uses bf16 where supported); faster on CPUs with AVX512-BF16.
     cpu_bf16: bool = False
+    # Batch examples of similar length together (less padding; much faster when lengths vary).
+    group_by_length: bool = False
 
 
 @dataclass
@@ -89,6 +91,9 @@ class ClassifierOptions:
     classifier_dropout: float = 0.1
     # "mean" for encoders trained with mean pooling (e5); "cls" reads the first token.
     pooling: Literal["cls", "mean"] = "cls"
+    # Standardise the pooled vector per dimension (statistics measured on the training data before
+    # training); needed for mean-pooled e5, whose pooled vectors vary by ~0.08 per dimension.
+    standardize_pooled: bool = False
     # Weight each request type's positives by sqrt(negatives / positives) in the BCE loss.
     balance_requests: bool = False
     # The heads learn at this multiple of training.learning_rate (fresh heads on a pretrained encoder).

@@ -70,7 +70,8 @@ def make_trainer(
         save_total_limit=2,
         save_only_model=False,  # optimizer and RNG state too, so `--resume` continues exactly
         bf16=use_bf16(optim.cpu_bf16),
-        use_cpu=not torch.cuda.is_available(),  # transformers asks for it before bf16 on a CPU
+        use_cpu=not torch.cuda.is_available(),
+        train_sampling_strategy="group_by_length" if optim.group_by_length else "random",  # transformers asks for it before bf16 on a CPU
         seed=config.seed,
         data_seed=config.seed,
         report_to=[],
