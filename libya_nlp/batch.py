@@ -81,12 +81,16 @@ def _read_file(path: Path) -> Iterator[tuple[int, Document | BadRecord]]:
     """(line number, item) pairs; a .txt file is one document at line 0."""
     if path.suffix == ".txt":
         try:
-            yield 0, Document(path.name, path.read_text(encoding="utf-8"))
+            # the file's own text: CRLF stays CRLF, so offsets index the file as it is on disk
+            with open(path, encoding="utf-8", newline="") as handle:
+                yield 0, Document(path.name, handle.read())
         except UnicodeDecodeError as error:
             yield 0, BadRecord(str(path), 0, f"not UTF-8 text: {error}", path.name)
         return
     with open(path, "rb") as handle:
         for number, raw in enumerate(handle, start=1):
+            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 BOM (Windows editors write one)
+                raw = raw[3:]
             if raw.strip():
                 yield number, _parse_line(path, number, raw)
 

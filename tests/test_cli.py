@@ -164,3 +164,19 @@ def test_two_processes_resume_from_part_files(tmp_path, corpus, tiny_tagger_dir,
     rows = read_out(out)
     assert len(rows) == len(records) == len({r["id"] for r in rows})
     assert sorted(rows, key=lambda r: r["id"]) == sorted(read_out(reference), key=lambda r: r["id"])
+
+
+def test_a_bom_and_crlf_keep_the_files_own_text(tmp_path, tiny_tagger_dir, tiny_classifier_dir):
+    jsonl = tmp_path / "bom.jsonl"
+    jsonl.write_bytes(b"\xef\xbb\xbf" + json.dumps({"id": "a", "text": "طلب السراج دعما."}, ensure_ascii=False)
+                      .encode("utf-8") + b"\n")
+    txt = tmp_path / "crlf.txt"
+    txt.write_bytes("طلب السراج دعما.\r\nوأكد الوزير ذلك في طرابلس.\r\n".encode("utf-8"))
+    out = tmp_path / "out.jsonl"
+    assert main(["annotate", str(jsonl), str(txt), "-o", str(out), *models(tiny_tagger_dir, tiny_classifier_dir)]) == 0
+    rows = {r["id"]: r for r in read_out(out)}
+    assert set(rows) == {"a", "crlf.txt"} and "error" not in rows["a"]
+    file_text = txt.read_bytes().decode("utf-8")
+    assert rows["crlf.txt"]["text"] == file_text
+    for sentence in rows["crlf.txt"]["sentences"]:
+        assert file_text[sentence["start"]:sentence["end"]] == sentence["text"]
