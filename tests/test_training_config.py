@@ -26,6 +26,10 @@ def test_shipped_configs_load(tmp_path):
     ({"data": {"train": [{"path": "a", "format": "conll", "wieght": 2}]}}, r"unknown key 'data.train\[0\].wieght'"),
     ({"task": "summarise"}, "task: expected one of"),
     ({"scratch": {"hidden_size": 8}}, "exactly one of 'backbone'"),
+    ({"training": {"epochs": -1}}, r"training.epochs must be a positive number, got -1"),
+    ({"training": {"learning_rate": -1.0e-5}}, r"training.learning_rate must be a positive number"),
+    ({"training": {"batch_size": 0}}, r"training.batch_size must be at least 1, got 0"),
+    ({"classifier": {"threshold_fraction": 1.5}}, r"classifier.threshold_fraction must be in \[0, 1\)"),
 ])
 def test_bad_configs_name_the_key(change, message):
     with pytest.raises(ConfigError, match=message):
@@ -48,3 +52,9 @@ def test_overrides_are_typed_yaml(tmp_path):
         apply_override({}, "training.epochs")
     with pytest.raises(ConfigError, match=r"c.yaml: training.epochs: expected a number"):
         load_config(path, ["training.epochs=lots"])
+
+
+def test_a_word_for_a_number_gets_no_exponent_hint():
+    with pytest.raises(ConfigError) as error:
+        config_from_dict({**BASE, "training": {"epochs": "twelve"}})
+    assert "expected a number" in str(error.value) and "1.0e-5" not in str(error.value)

@@ -161,9 +161,34 @@ class TrainConfig:
                 raise ConfigError("set exactly one of 'backbone' (a checkpoint) or 'scratch' (a new small BERT)")
             if not self.data.train:
                 raise ConfigError("data.train lists no source")
+        _check_ranges(self)
         for i, source in enumerate(self.data.train):
             if not 0.0 <= source.dev_fraction < 1.0:
                 raise ConfigError(f"data.train[{i}].dev_fraction must be in [0, 1), got {source.dev_fraction}")
+
+
+def _check_ranges(config: TrainConfig) -> None:
+    """Numbers that would train nothing or fail deep inside torch are refused here, by key."""
+    optim = config.training
+    rules = [("training.epochs", optim.epochs, optim.epochs > 0 or optim.max_steps > 0, "a positive number"),
+             ("training.learning_rate", optim.learning_rate, optim.learning_rate > 0, "a positive number"),
+             ("training.batch_size", optim.batch_size, optim.batch_size >= 1, "at least 1"),
+             ("training.eval_batch_size", optim.eval_batch_size, optim.eval_batch_size >= 1, "at least 1"),
+             ("training.gradient_accumulation_steps", optim.gradient_accumulation_steps,
+              optim.gradient_accumulation_steps >= 1, "at least 1"),
+             ("training.max_length", optim.max_length, optim.max_length >= 8, "at least 8"),
+             ("training.warmup_ratio", optim.warmup_ratio, 0 <= optim.warmup_ratio < 1, "in [0, 1)"),
+             ("training.weight_decay", optim.weight_decay, optim.weight_decay >= 0, "0 or more"),
+             ("classifier.threshold_fraction", config.classifier.threshold_fraction,
+              0 <= config.classifier.threshold_fraction < 1, "in [0, 1)"),
+             ("classifier.head_learning_rate_scale", config.classifier.head_learning_rate_scale,
+              config.classifier.head_learning_rate_scale > 0, "a positive number")]
+    for key, value, ok, expected in rules:
+        if not ok:
+            raise ConfigError(f"{key} must be {expected}, got {value!r}")
+    for i, source in enumerate(config.data.train):
+        if source.weight <= 0:
+            raise ConfigError(f"data.train[{i}].weight must be a positive number, got {source.weight!r}")
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> TrainConfig:
@@ -257,7 +282,8 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
         return _build(hint, value, where + ".")
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            extra = " (YAML reads 1e-5 as text: write 1.0e-5)" if isinstance(value, str) else ""
+            looks_like_exponent = isinstance(value, str) and any(c.isdigit() for c in value) and "e" in value.lower()
+            extra = " (YAML reads 1e-5 as text: write 1.0e-5)" if looks_like_exponent else ""
             raise ConfigError(f"{where}: expected a number, got {value!r}{extra}")
         return float(value)
     if hint is int:
