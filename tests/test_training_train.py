@@ -214,3 +214,23 @@ def test_evaluation_can_be_recorded_in_the_model_card(smoke_tagger, tmp_path):
     card = (checkpoint / "README.md").read_text(encoding="utf-8")
     assert "On `held_out` (" in card and "On `dev` (" in card and metrics["description"] in card
     assert f"{dev})" in card.split("On `held_out`")[1].splitlines()[0], "the card says which file was scored"
+
+
+def test_retraining_into_a_used_output_dir_is_refused_or_replaces_every_stale_weight(tiny_backbone, tmp_path, capsys):
+    from libya_nlp.checkpoints import load_tagger
+
+    args = [f"backbone={tiny_backbone}", "training.epochs=1", "max_shard_size=100KB", *SMALL_DATA]
+    train("tagger_arabert.yaml", tmp_path, *args)
+    assert len(list(tmp_path.glob("model-*.safetensors"))) > 1  # sharded
+    code = train_main([str(ROOT / "configs" / "tagger_arabert.yaml"), "--set", f"output_dir={tmp_path}",
+                       *[a for o in args for a in ("--set", o)]])
+    err = capsys.readouterr().err
+    assert code == 2 and "is not empty" in err and "--overwrite" in err
+    code = train_main([str(ROOT / "configs" / "tagger_arabert.yaml"), "--set", f"output_dir={tmp_path}", "--overwrite",
+                       *[a for o in [f"backbone={tiny_backbone}", "training.epochs=1", "max_shard_size=50MB",
+                                     "seed=7", *SMALL_DATA] for a in ("--set", o)]])
+    assert code == 0
+    assert sorted(p.name for p in tmp_path.glob("model*.safetensors*")) == ["model.safetensors"]
+    new_weights = load_file(str(tmp_path / "model.safetensors"))
+    loaded = load_tagger(tmp_path)[0].state_dict()
+    assert all(torch.equal(loaded[k], new_weights[k].float()) for k in new_weights if k in loaded)

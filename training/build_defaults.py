@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     tagger_config, classifier_config = _RECIPES[args.recipe]
 
     def sets(values: list[str]) -> list[str]:
-        return [item for value in values for item in ("--set", value)] + (["--resume"] if args.resume else [])
+        return [item for value in values for item in ("--set", value)] + (["--resume"] if args.resume else ["--overwrite"])
 
     if not args.skip_train:
         if args.recipe == "e5" and not Path("runs/e5_small_trim/config.json").is_file():
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
 
             if import_main(_E5_IMPORT):
                 return 1
-        if args.recipe == "mini" and train_main(["configs/pretrain_mini.yaml",
+        if args.recipe == "mini" and train_main(["configs/pretrain_mini.yaml", "--overwrite",
                                                  *[i for v in args.pretrain_set for i in ("--set", v)]]):
             return 1
         for config, overrides in ((tagger_config, args.tagger_set), (classifier_config, args.classifier_set)):

@@ -29,10 +29,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="override a config key, dotted for sections (training.epochs=2); repeatable")
     parser.add_argument("--resume", action="store_true",
                         help="continue from the newest checkpoint in OUTPUT_DIR/checkpoints (after a kill)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="train into a non-empty OUTPUT_DIR, replacing the checkpoint there")
     args = parser.parse_args(argv)
     try:
         config = load_config(args.config, args.overrides)
         root = Path.cwd()
+        output = Path(config.output_dir)
+        if output.is_dir() and any(output.iterdir()) and not (args.resume or args.overwrite):
+            raise ConfigError(f"output_dir {output} is not empty: pass --resume to continue its run, --overwrite "
+                              "to replace it, or --set output_dir=NEW_DIR")
         if config.task == "tagger":
             from training.tagger_training import train_tagger
 

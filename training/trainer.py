@@ -106,6 +106,18 @@ def loss_history(trainer: Trainer) -> list[dict[str, float]]:
     return [{k: v for k, v in entry.items() if isinstance(v, (int, float))} for entry in trainer.state.log_history]
 
 
+_WEIGHT_PATTERNS = ("model*.safetensors", "model.safetensors.index.json", "pytorch_model*.bin",
+                    "pytorch_model.bin.index.json")
+
+
+def remove_weights(directory: Path) -> None:
+    """Delete every weight file and index in ``directory``, so a new save leaves no stale shard
+    that a loader could pick up beside the new weights."""
+    for pattern in _WEIGHT_PATTERNS:
+        for path in directory.glob(pattern):
+            path.unlink()
+
+
 def save_checkpoint(
     config: TrainConfig,
     model: Any,
@@ -119,6 +131,7 @@ def save_checkpoint(
     output.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(output / _CHECKPOINTS, ignore_errors=True)
     shutil.rmtree(output / "partial", ignore_errors=True)
+    remove_weights(output)
     if config.save_dtype == "float16":
         model = model.to(torch.float16)
     model.save_pretrained(output, max_shard_size=config.max_shard_size)
