@@ -61,6 +61,10 @@ def resolve_checkpoint(name_or_path: str | os.PathLike[str] | None, kind: str) -
         return str(path)
     if path.exists() or text.startswith((".", "/", "~")) or os.sep in text.replace("/", "") or text.count("/") > 1:
         raise CheckpointError(f"{kind} checkpoint directory {text!r} does not exist (or is not a directory)")
+    if "/" not in text:  # not a folder here, and hub models are named organisation/name
+        raise CheckpointError(
+            f"{kind} checkpoint {text!r} is not a folder here ({path.resolve()} does not exist), and model hub "
+            "names look like 'organisation/name' (e.g. 'aubmindlab/bert-base-arabertv02'): check the path")
     return text  # a hub name such as "aubmindlab/bert-base-arabertv02"
 
 
@@ -117,7 +121,10 @@ def _load_config(source: str, kind: str) -> Any:
     try:
         config = AutoConfig.from_pretrained(source, trust_remote_code=False)
     except Exception as error:  # noqa: BLE001 - re-raised with the checkpoint named
-        raise CheckpointError(f"cannot read the {kind} config of {source!r}: {error}") from error
+        hint = "" if Path(source).is_dir() else (
+            f" ({source!r} is not a folder here, so it was read as a model hub name; check the path, or the "
+            "network and HF_HUB_OFFLINE if you meant the hub)")
+        raise CheckpointError(f"cannot read the {kind} config of {source!r}{hint}: {error}") from error
     check_text_normalization(config, source)
     return config
 

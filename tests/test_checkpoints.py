@@ -61,3 +61,19 @@ def test_a_checkpoint_trained_on_other_normalisation_is_refused(tmp_path, tiny_t
     (tmp_path / "config.json").write_text(json.dumps({**config, "text_normalization": "camel_tools_dediac"}))
     with pytest.raises(CheckpointError, match="normalised as 'camel_tools_dediac'"):
         load_tagger(tmp_path)
+
+
+def test_a_bare_name_that_is_no_folder_fails_at_once_with_both_readings(tmp_path, monkeypatch):
+    import time
+
+    monkeypatch.chdir(tmp_path)
+    started = time.monotonic()
+    with pytest.raises(CheckpointError, match="'mymodel' is not a folder here.*organisation/name"):
+        load_tagger("mymodel")
+    assert time.monotonic() - started < 2  # no hub retries
+
+
+def test_an_unreachable_hub_name_says_it_was_read_as_one(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(CheckpointError, match="not a folder here, so it was read as a model hub name"):
+        load_tagger("nobody-here/no-such-model")
