@@ -140,11 +140,15 @@ def run(tagger: str | None, classifier: str | None, *, device: str | None, sente
 
 def _hf_token_pipeline(source: str, texts: list[str], batch_size: int, device: torch.device, dtype: torch.dtype,
                        repeats: int, tokens: dict, flops: Callable[[int], float]) -> Row:
-    """The stock pipeline, loaded from the same checkpoint directory as a user would."""
+    """The stock pipeline over the same tagger weights (loaded by libya_nlp, which also reads the
+    int8 storage of the embedded defaults), in ``dtype``."""
     from transformers import pipeline
 
-    pipe = pipeline("token-classification", model=source, aggregation_strategy="simple", device=device,
-                    batch_size=batch_size, dtype=dtype)
+    from libya_nlp.checkpoints import load_tagger
+
+    model, tokenizer, _ = load_tagger(source)
+    pipe = pipeline("token-classification", model=model.to(dtype), tokenizer=tokenizer, aggregation_strategy="simple",
+                    device=device, batch_size=batch_size)
     list(pipe(texts[: 2 * batch_size]))
     seconds = _best(lambda: list(pipe(texts)), device, repeats)
     return Row(f"HF pipeline (token-classification, simple), {_dtype_name(dtype)}", "entities only", seconds,
@@ -154,10 +158,10 @@ def _hf_token_pipeline(source: str, texts: list[str], batch_size: int, device: t
 def _hf_classifier_loop(source: str, max_length: int, texts: list[str], batch_size: int, device: torch.device,
                         dtype: torch.dtype, repeats: int, tokens: dict, flops: Callable[[int], float]) -> Row:
     """A straightforward loop: AutoModel, tokenizer with padding, batches in input order."""
-    from transformers import AutoModel, AutoTokenizer
+    from libya_nlp.checkpoints import load_classifier
 
-    model = AutoModel.from_pretrained(source, dtype=dtype).to(device).eval()
-    tokenizer = AutoTokenizer.from_pretrained(source)
+    model, tokenizer, _ = load_classifier(source)
+    model = model.to(dtype).to(device).eval()
 
     def loop() -> None:
         with torch.inference_mode():
