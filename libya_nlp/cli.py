@@ -69,7 +69,17 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("args", nargs=argparse.REMAINDER)
 
     args = parser.parse_args(argv)
-    return _annotate(args, parser)
+    try:
+        return _annotate(args, parser)
+    except BrokenPipeError:  # stdout closed early (`| head -1`): end quietly, as Unix tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        where = " with --resume" if args.output is not None else ""
+        print(f"libya-nlp: interrupted; what was written is complete, run the same command{where} to continue",
+              file=sys.stderr)
+        return 130
 
 
 def _annotate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -80,12 +90,22 @@ def _annotate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error("--resume needs -o OUT.jsonl")
     if world > 1 and args.output is None:
         parser.error("several processes need -o OUT.jsonl (each writes a part, merged at the end)")
+    if args.output is not None and args.output.is_dir():
+        parser.error(f"-o {args.output} is a directory: name an output file, e.g. -o {args.output / 'annotated.jsonl'}")
     if args.output is not None and args.output.exists() and args.output.stat().st_size and not args.resume:
         parser.error(f"{args.output} exists: add --resume to continue it, or remove it to start over")
     try:
         paths = check_inputs(args.inputs)
     except ValueError as error:
         parser.error(str(error))
+    if args.output is not None:
+        same = [p for p in paths if p.resolve() == args.output.resolve()]
+        if same:
+            parser.error(f"-o {args.output} is also an input: write the annotations to another file")
+        folder = args.output.resolve().parent
+        probe = folder if folder.exists() else next((p for p in folder.parents if p.exists()), folder)
+        if not os.access(probe, os.W_OK):
+            parser.error(f"cannot write {args.output}: {probe} is not writable; choose another -o")
     state = None
     if world > 1:
         from accelerate import PartialState

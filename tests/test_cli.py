@@ -180,3 +180,34 @@ def test_a_bom_and_crlf_keep_the_files_own_text(tmp_path, tiny_tagger_dir, tiny_
     assert rows["crlf.txt"]["text"] == file_text
     for sentence in rows["crlf.txt"]["sentences"]:
         assert file_text[sentence["start"]:sentence["end"]] == sentence["text"]
+
+
+def test_output_paths_are_checked_before_the_models_load(tmp_path, corpus, capsys):
+    path, _ = corpus
+    for output, message in ((tmp_path, "is a directory"), (path, "is also an input")):
+        with pytest.raises(SystemExit) as exit_:
+            main(["annotate", str(path), "-o", str(output), "--resume", "--tagger", "/no/such/model"])
+        assert exit_.value.code == 2 and message in capsys.readouterr().err
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if not os.access(locked, os.W_OK):  # root may write anywhere
+            with pytest.raises(SystemExit) as exit_:
+                main(["annotate", str(path), "-o", str(locked / "out.jsonl"), "--tagger", "/no/such/model"])
+            assert exit_.value.code == 2 and "not writable" in capsys.readouterr().err
+    finally:
+        locked.chmod(0o700)
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path, corpus, tiny_tagger_dir, tiny_classifier_dir):
+    path, _ = corpus
+    command = [sys.executable, "-m", "libya_nlp.cli", "annotate", str(path), "--batch-size", "2",
+               *models(tiny_tagger_dir, tiny_classifier_dir)]
+    producer = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
+                                env={**os.environ, "OMP_NUM_THREADS": "1"})
+    first = producer.stdout.readline()
+    producer.stdout.close()  # what `| head -1` does
+    _, err = producer.communicate(timeout=120)
+    assert json.loads(first)["id"] == "doc-000"
+    assert b"Traceback" not in err and producer.returncode == 0, err.decode()[-1500:]
