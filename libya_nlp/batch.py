@@ -44,7 +44,7 @@ class BadRecord:
 
     @property
     def key(self) -> str:
-        return f"{self.file}:{self.line}"
+        return _error_key(self.file, self.line)
 
 
 def check_inputs(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
@@ -137,7 +137,12 @@ def completed_keys(output: Path, *, repair: bool = True) -> set[str]:
 
 def record_key(record: dict[str, Any]) -> str:
     """What identifies an output line: the document id, or ``file:line`` for an error record."""
-    return f"{record['file']}:{record['line']}" if "error" in record else str(record["id"])
+    return _error_key(record["file"], record["line"]) if "error" in record else str(record["id"])
+
+
+def _error_key(file: str, line: int) -> str:
+    """An error record's identity: the resolved path, however the command line spelled it."""
+    return f"{Path(file).resolve()}:{line}"
 
 
 def part_path(output: Path, rank: int, world: int) -> Path:

@@ -117,6 +117,10 @@ def test_malformed_lines_are_reported_and_the_rest_processed(tmp_path, tiny_tagg
     # resuming rewrites nothing and still reports the failure
     assert main(["annotate", str(path), "-o", str(out), "--resume", *models(tiny_tagger_dir, tiny_classifier_dir)]) == 1
     assert read_out(out) == rows
+    # ... however the input path is spelled
+    relative = os.path.relpath(path)
+    assert main(["annotate", relative, "-o", str(out), "--resume", *models(tiny_tagger_dir, tiny_classifier_dir)]) == 1
+    assert read_out(out) == rows
 
 
 def test_stdout_and_missing_input(tmp_path, tiny_tagger_dir, tiny_classifier_dir, capsys):
