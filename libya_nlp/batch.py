@@ -155,12 +155,41 @@ def part_files(output: Path) -> list[Path]:
     return sorted(output.parent.glob(f"{output.name}.part-*-of-*"))
 
 
-def merge_parts(output: Path) -> int:
-    """Fold every part file into ``output`` without repeating a key; returns the lines added.
+def manifest_path(output: Path) -> Path:
+    """Where a multi-process run records its identity beside its part files."""
+    return output.with_name(f"{output.name}.run.json")
 
-    Written to a temporary file and renamed, so a kill during the merge loses nothing.
+
+def run_identity(inputs: list[Path], world: int) -> dict[str, Any]:
+    """What makes part files belong to one run: the resolved inputs (with their sizes) and the world size."""
+    return {"inputs": [{"path": str(p.resolve()), "bytes": p.stat().st_size} for p in inputs], "world": world}
+
+
+def check_parts(output: Path, identity: dict[str, Any], resume: bool) -> None:
+    """Refuse part files of another run (other inputs or process count), or any when not resuming.
+
+    Raises ``ValueError`` with what to do; returns when there are none or they are this run's.
     """
     parts = part_files(output)
+    if not parts:
+        return
+    manifest = manifest_path(output)
+    recorded = json.loads(manifest.read_text(encoding="utf-8")) if manifest.is_file() else None
+    names = ", ".join(p.name for p in parts[:3]) + (" ..." if len(parts) > 3 else "")
+    if recorded != identity:
+        raise ValueError(f"{names} beside {output} belong to another run ({'other inputs or process count' if recorded else 'no record of their run'}); "
+                         "remove them, or rerun the command that wrote them with --resume")
+    if not resume:
+        raise ValueError(f"{names} beside {output} are the parts of an unfinished run of this command: "
+                         "add --resume to continue it, or remove them to start over")
+
+
+def merge_parts(output: Path, world: int | None = None) -> int:
+    """Fold the part files (of ``world`` processes, when given) into ``output`` without repeating a
+    key; returns the lines added. Written to a temporary file and renamed, so a kill during the
+    merge loses nothing; the run's manifest goes with the parts.
+    """
+    parts = [p for p in part_files(output) if world is None or p.name.endswith(f"-of-{world:05d}")]
     if not parts:
         return 0
     temporary = output.with_name(output.name + ".merging")
@@ -180,6 +209,7 @@ def merge_parts(output: Path) -> int:
     os.replace(temporary, output)
     for part in parts:
         part.unlink()
+    manifest_path(output).unlink(missing_ok=True)
     return added
 
 

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -125,10 +126,13 @@ def _annotate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return 2
     if args.output is None:
         return _annotate_to(sys.stdout, paths, annotator, args, done=set(), shard=(0, 1))
-    from libya_nlp.batch import completed_keys, merge_parts, part_files, part_path
+    from libya_nlp.batch import (check_parts, completed_keys, manifest_path, merge_parts, part_files, part_path,
+                                 run_identity)
 
     target = args.output if world == 1 else part_path(args.output, rank, world)
+    identity = run_identity(paths, world)
     try:
+        check_parts(args.output, identity, args.resume)
         done: set[str] = set()
         if args.resume:
             done |= completed_keys(target)
@@ -141,12 +145,14 @@ def _annotate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if state is not None:
         state.wait_for_everyone()  # every process has read what is done before anyone writes
     target.parent.mkdir(parents=True, exist_ok=True)
+    if world > 1 and rank == 0:
+        manifest_path(args.output).write_text(json.dumps(identity), encoding="utf-8")
     with open(target, "a" if args.resume else "w", encoding="utf-8") as handle:
         code = _annotate_to(handle, paths, annotator, args, done, shard=(rank, world))
     if state is not None:
         state.wait_for_everyone()
-    if rank == 0:
-        merge_parts(args.output)
+    if rank == 0 and world > 1:
+        merge_parts(args.output, world)
     return code
 
 

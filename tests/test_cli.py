@@ -163,6 +163,9 @@ def test_two_processes_resume_from_part_files(tmp_path, corpus, tiny_tagger_dir,
     # a killed two-process run: rank 0 had written 3 of its documents and half of a 4th, rank 1 two
     (tmp_path / "out.jsonl.part-00000-of-00002").write_text("".join(lines[0:6:2]) + lines[6][:40], encoding="utf-8")
     (tmp_path / "out.jsonl.part-00001-of-00002").write_text("".join(lines[1:4:2]), encoding="utf-8")
+    from libya_nlp.batch import manifest_path, run_identity
+
+    manifest_path(out).write_text(json.dumps(run_identity([path], 2)), encoding="utf-8")  # what rank 0 wrote
     result = launch_two([str(path), "-o", str(out), "--resume", *models(tiny_tagger_dir, tiny_classifier_dir)])
     assert result.returncode == 0, result.stderr[-2000:]
     rows = read_out(out)
@@ -215,3 +218,16 @@ def test_a_closed_pipe_ends_quietly(tmp_path, corpus, tiny_tagger_dir, tiny_clas
     _, err = producer.communicate(timeout=120)
     assert json.loads(first)["id"] == "doc-000"
     assert b"Traceback" not in err and producer.returncode == 0, err.decode()[-1500:]
+
+
+def test_part_files_of_another_run_are_refused_not_merged(tmp_path, corpus, tiny_tagger_dir, tiny_classifier_dir,
+                                                          capsys):
+    path, _ = corpus
+    out = tmp_path / "out.jsonl"
+    stale = tmp_path / "out.jsonl.part-00001-of-00002"
+    stale.write_text(json.dumps({"id": "from-another-run", "text": "x", "entities": [], "sentences": []}) + "\n",
+                     encoding="utf-8")
+    for extra in ([], ["--resume"]):
+        assert main(["annotate", str(path), "-o", str(out), *extra, *models(tiny_tagger_dir, tiny_classifier_dir)]) == 2
+        assert "belong to another run" in capsys.readouterr().err
+    assert not out.exists() and stale.exists()
