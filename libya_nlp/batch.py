@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,23 +117,40 @@ def _parse_line(path: Path, number: int, raw: bytes) -> Document | BadRecord:
 def completed_keys(output: Path, *, repair: bool = True) -> set[str]:
     """Ids (and ``file:line`` keys of error records) already in ``output``.
 
-    A torn last line (a run killed mid-write) is cut off the file when ``repair`` is set, and
-    skipped otherwise (another process may be writing it).
+    With ``repair`` (the file is this process's own), a torn last line (a run killed mid-write)
+    is cut off, and a line that is not UTF-8 JSON (bytes of two writers interleaved) is dropped
+    from the file with a warning naming its line, so that its document is annotated again.
+    Without ``repair`` (another process may be writing the file) both are skipped.
     """
     if not output.exists():
         return set()
     if repair:
         _drop_torn_tail(output)
     done: set[str] = set()
-    with open(output, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.endswith("\n") and not repair:
+    bad: list[int] = []
+    with open(output, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.endswith(b"\n") and not repair:
                 break
             try:
-                done.add(record_key(json.loads(line)))
-            except json.JSONDecodeError as error:
-                raise ValueError(f"{output}:{number}: not a JSON line ({error.msg}); cannot resume from this file") from error
+                done.add(record_key(json.loads(raw.decode("utf-8"))))
+            except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
+                bad.append(number)
+    if bad and repair:
+        for number in bad:
+            print(f"libya-nlp: {output}:{number}: not a complete JSON record; dropped, its document is redone",
+                  file=sys.stderr)
+        _drop_lines(output, set(bad))
     return done
+
+
+def _drop_lines(output: Path, numbers: set[int]) -> None:
+    temporary = output.with_name(output.name + ".repairing")
+    with open(output, "rb") as source, open(temporary, "wb") as target:
+        for number, raw in enumerate(source, start=1):
+            if number not in numbers:
+                target.write(raw)
+    os.replace(temporary, output)
 
 
 def record_key(record: dict[str, Any]) -> str:

@@ -131,29 +131,56 @@ def _annotate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     target = args.output if world == 1 else part_path(args.output, rank, world)
     identity = run_identity(paths, world)
+    locks = [_lock_for(path) for path in dict.fromkeys([target] + ([args.output] if rank == 0 else []))]
     try:
-        check_parts(args.output, identity, args.resume)
-        done: set[str] = set()
-        if args.resume:
-            done |= completed_keys(target)
-            for other in [args.output, *part_files(args.output)]:
-                if other != target:
-                    done |= completed_keys(other, repair=False)
-    except ValueError as error:
-        print(f"libya-nlp: {error}", file=sys.stderr)
-        return 2
-    if state is not None:
-        state.wait_for_everyone()  # every process has read what is done before anyone writes
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if world > 1 and rank == 0:
-        manifest_path(args.output).write_text(json.dumps(identity), encoding="utf-8")
-    with open(target, "a" if args.resume else "w", encoding="utf-8") as handle:
-        code = _annotate_to(handle, paths, annotator, args, done, shard=(rank, world))
-    if state is not None:
-        state.wait_for_everyone()
-    if rank == 0 and world > 1:
-        merge_parts(args.output, world)
-    return code
+        if any(lock is None for lock in locks):
+            print(f"libya-nlp: another run is writing {args.output}; wait for it to end (or stop it), then --resume",
+                  file=sys.stderr)
+            return 2
+        try:
+            check_parts(args.output, identity, args.resume)
+            done: set[str] = set()
+            if args.resume:
+                done |= completed_keys(target)
+                for other in [args.output, *part_files(args.output)]:
+                    if other != target:
+                        done |= completed_keys(other, repair=False)
+        except ValueError as error:
+            print(f"libya-nlp: {error}", file=sys.stderr)
+            return 2
+        if state is not None:
+            state.wait_for_everyone()  # every process has read what is done before anyone writes
+        if world > 1 and rank == 0:
+            manifest_path(args.output).write_text(json.dumps(identity), encoding="utf-8")
+        with open(target, "a" if args.resume else "w", encoding="utf-8") as handle:
+            code = _annotate_to(handle, paths, annotator, args, done, shard=(rank, world))
+        if state is not None:
+            state.wait_for_everyone()
+        if rank == 0 and world > 1:
+            merge_parts(args.output, world)
+        return code
+    finally:
+        for lock in locks:
+            if lock is not None:
+                Path(lock.name).unlink(missing_ok=True)
+                lock.close()
+
+
+def _lock_for(output: Path) -> IO[str] | None:
+    """Hold ``OUTPUT.lock`` exclusively (an advisory lock, released when the run ends); ``None``
+    when another process holds it."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(output.with_name(output.name + ".lock"), "w")  # noqa: SIM115 - held for the whole run
+    try:
+        import fcntl
+
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except ImportError:  # pragma: no cover - not POSIX: no lock
+        pass
+    except OSError:
+        handle.close()
+        return None
+    return handle
 
 
 def _annotate_to(handle: IO[str], paths: list[Path], annotator: object, args: argparse.Namespace,

@@ -231,3 +231,34 @@ def test_part_files_of_another_run_are_refused_not_merged(tmp_path, corpus, tiny
         assert main(["annotate", str(path), "-o", str(out), *extra, *models(tiny_tagger_dir, tiny_classifier_dir)]) == 2
         assert "belong to another run" in capsys.readouterr().err
     assert not out.exists() and stale.exists()
+
+
+def test_a_second_run_on_the_same_output_stops_at_once(tmp_path, corpus, tiny_tagger_dir, tiny_classifier_dir, capsys):
+    import fcntl
+
+    path, _ = corpus
+    out = tmp_path / "out.jsonl"
+    with open(tmp_path / "out.jsonl.lock", "w") as held:  # what a running `libya-nlp annotate -o out.jsonl` holds
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert main(["annotate", str(path), "-o", str(out), *models(tiny_tagger_dir, tiny_classifier_dir)]) == 2
+        assert "another run is writing" in capsys.readouterr().err
+    assert not out.exists()
+    assert main(["annotate", str(path), "-o", str(out), *models(tiny_tagger_dir, tiny_classifier_dir)]) == 0
+    assert not (tmp_path / "out.jsonl.lock").exists()
+
+
+def test_resume_drops_an_undecodable_line_names_it_and_redoes_its_document(tmp_path, corpus, tiny_tagger_dir,
+                                                                           tiny_classifier_dir, capsys):
+    path, records = corpus
+    out = tmp_path / "out.jsonl"
+    assert main(["annotate", str(path), "-o", str(out), *models(tiny_tagger_dir, tiny_classifier_dir)]) == 0
+    reference = read_out(out)
+    lines = out.read_bytes().splitlines(keepends=True)
+    lines[4] = lines[4][:30] + b"\xa7\xff" + lines[5][10:]  # two writers' bytes interleaved
+    del lines[5]
+    out.write_bytes(b"".join(lines))
+    assert main(["annotate", str(path), "-o", str(out), "--resume", *models(tiny_tagger_dir, tiny_classifier_dir)]) == 0
+    assert f"{out}:5: not a complete JSON record" in capsys.readouterr().err
+    rows = read_out(out)
+    assert sorted(r["id"] for r in rows) == sorted(r["id"] for r in records)
+    assert sorted(rows, key=lambda r: r["id"]) == sorted(reference, key=lambda r: r["id"])
