@@ -115,6 +115,18 @@ def _check_local_files(path: Path, kind: str) -> None:
                 "safetensors only: load it once with transformers and save_pretrained() it again"
             )
         raise CheckpointError(f"{kind} checkpoint {path} has no model.safetensors")
+    index = path / "model.safetensors.index.json"
+    if index.is_file():
+        import json
+
+        try:
+            files = set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values())
+        except (ValueError, KeyError, AttributeError) as error:
+            raise CheckpointError(f"{index} is not a safetensors index ({error})") from error
+        foreign = sorted(f for f in files if not f.endswith(".safetensors") or "/" in f or "\\" in f)
+        if foreign:
+            raise CheckpointError(f"{index} names weight files that are not safetensors in this folder: {foreign}; "
+                                  "libya_nlp loads safetensors only")
 
 
 def _load_config(source: str, kind: str) -> Any:

@@ -77,3 +77,16 @@ def test_an_unreachable_hub_name_says_it_was_read_as_one(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(CheckpointError, match="not a folder here, so it was read as a model hub name"):
         load_tagger("nobody-here/no-such-model")
+
+
+def test_an_index_that_points_at_a_pickle_is_refused(tmp_path, tiny_tagger_dir):
+    import json
+
+    shutil.copy(tiny_tagger_dir / "config.json", tmp_path)
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(tiny_tagger_dir / name, tmp_path)
+    (tmp_path / "pytorch_model.bin").write_bytes(b"a pickle that runs code")
+    (tmp_path / "model.safetensors.index.json").write_text(json.dumps(
+        {"metadata": {}, "weight_map": {"classifier.weight": "pytorch_model.bin"}}))
+    with pytest.raises(CheckpointError, match="not safetensors.*pytorch_model.bin"):
+        load_tagger(tmp_path)
