@@ -22,7 +22,7 @@ from libya_nlp.labels import canonical_tag
 from libya_nlp.modeling import LibyaClassifierModel
 
 _DEFAULT_DIR = Path(__file__).resolve().parent / "models" / "default"
-_WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", weights_int8.FILENAME)
+_WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json")
 _PICKLE_FILES = ("pytorch_model.bin", "pytorch_model.bin.index.json")
 _TRAIN_HINT = {
     "tagger": "python -m training.build_defaults (or python -m training.train configs/tagger_e5.yaml)",
@@ -108,7 +108,7 @@ def load_classifier(name_or_path: str | os.PathLike[str] | None = None) -> tuple
 def _check_local_files(path: Path, kind: str) -> None:
     if not (path / "config.json").is_file():
         raise CheckpointError(f"{kind} checkpoint {path} has no config.json; is it a Hugging Face model directory?")
-    if not any((path / name).is_file() for name in _WEIGHT_FILES):
+    if not any((path / name).is_file() for name in _WEIGHT_FILES) and not weights_int8.files_in(path):
         if any((path / name).is_file() for name in _PICKLE_FILES):
             raise CheckpointError(
                 f"{kind} checkpoint {path} holds pickle weights (pytorch_model.bin) only; libya_nlp loads "
@@ -155,9 +155,9 @@ def check_text_normalization(config: Any, source: str) -> None:
 
 
 def _load_model(auto_class: Any, source: str, kind: str, **kwargs: Any) -> Any:
-    compact = Path(source) / weights_int8.FILENAME
-    if compact.is_file() and not any((Path(source) / name).is_file() for name in _WEIGHT_FILES[:2]):
-        return _load_int8_model(auto_class, compact, kind, kwargs["config"])
+    if Path(source).is_dir() and weights_int8.files_in(source) and not any(
+            (Path(source) / name).is_file() for name in _WEIGHT_FILES):
+        return _load_int8_model(auto_class, Path(source), kind, kwargs["config"])
     try:
         # fp32 whatever the stored dtype (defaults ship in fp16); callers cast for their device.
         return auto_class.from_pretrained(source, use_safetensors=True, trust_remote_code=False,
@@ -166,7 +166,7 @@ def _load_model(auto_class: Any, source: str, kind: str, **kwargs: Any) -> Any:
         raise CheckpointError(f"cannot load the {kind} weights of {source!r}: {error}") from error
 
 
-def _load_int8_model(auto_class: Any, path: Path, kind: str, config: Any) -> Any:
+def _load_int8_model(auto_class: Any, directory: Path, kind: str, config: Any) -> Any:
     """A model whose weights are stored as int8 rows (:mod:`libya_nlp.weights_int8`), in float32."""
     try:
         try:  # every weight comes from the file: skip the random initialisation (1.2 s for two e5 models)
@@ -175,13 +175,13 @@ def _load_int8_model(auto_class: Any, path: Path, kind: str, config: Any) -> Any
             no_init_weights = contextlib.nullcontext
         with no_init_weights():
             model = auto_class.from_config(config, dtype=torch.float32)
-        missing, unexpected = model.load_state_dict(weights_int8.load_int8(path), strict=False)
+        missing, unexpected = model.load_state_dict(weights_int8.load_int8(directory), strict=False)
     except Exception as error:  # noqa: BLE001 - re-raised with the checkpoint named
-        raise CheckpointError(f"cannot load the {kind} weights of {str(path.parent)!r}: {error}") from error
+        raise CheckpointError(f"cannot load the {kind} weights of {str(directory)!r}: {error}") from error
     model.tie_weights()
     missing = [name for name in missing if not name.endswith("position_ids")]
     if missing or unexpected:
-        raise CheckpointError(f"{path} does not fit the {kind} config: missing {missing[:5]}, "
+        raise CheckpointError(f"the int8 weights in {directory} do not fit the {kind} config: missing {missing[:5]}, "
                               f"unexpected {unexpected[:5]}")
     return model
 

@@ -1,7 +1,7 @@
 """Compact weight storage: matrices as int8 with one fp16 scale per row, the rest in fp16.
 
-The embedded default models ship this way (``model.int8.safetensors``) to fit the package's
-size budget: a 32M-weight encoder takes 32 MB instead of 64 MB in fp16. Loading dequantises
+The embedded default models ship this way (``model.int8*.safetensors``, shards of at most
+15 MB) to fit the package's size budget: a 32M-weight encoder takes 32 MB instead of 64 MB in fp16. Loading dequantises
 to float32 once; from there the model is an ordinary ``transformers`` model (callers cast it
 for their device). Symmetric rounding per row costs about half a step of ``max|row| / 127`` (a little more for the fp16 scale).
 
@@ -58,20 +58,52 @@ def dequantize(stored: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return out
 
 
-def save_int8(model: torch.nn.Module, directory: str | Path) -> Path:
-    """Write ``model``'s weights as ``directory/model.int8.safetensors``."""
-    path = Path(directory) / FILENAME
+def save_int8(model: torch.nn.Module, directory: str | Path, *, max_shard_bytes: int = 15_000_000) -> list[Path]:
+    """Write ``model``'s weights as ``model.int8.safetensors``, or as numbered shards
+    (``model.int8-00001-of-00003.safetensors`` ...) when they exceed ``max_shard_bytes``."""
+    directory = Path(directory)
+    for old in files_in(directory):
+        old.unlink()
     state = {name: tensor for name, tensor in model.state_dict().items()}
     seen: dict[int, str] = {}
-    for name in list(state):  # tied weights (shared storage) are stored once by safetensors' rules
+    for name in list(state):  # tied weights (shared storage) are stored once
         pointer = state[name].data_ptr()
         if pointer in seen:
             del state[name]
         seen[pointer] = name
-    save_file(quantize(state), str(path), metadata={"format": FORMAT})
-    return path
+    stored = quantize(state)
+    shards: list[dict[str, torch.Tensor]] = [{}]
+    size = 0
+    for name, tensor in stored.items():
+        if name.endswith(_SCALE):
+            continue  # goes with its matrix
+        group = {name: tensor, **({name + _SCALE: stored[name + _SCALE]} if name + _SCALE in stored else {})}
+        group_bytes = sum(t.numel() * t.element_size() for t in group.values())
+        if shards[-1] and size + group_bytes > max_shard_bytes:
+            shards.append({})
+            size = 0
+        shards[-1].update(group)
+        size += group_bytes
+    if len(shards) == 1:
+        paths = [directory / FILENAME]
+    else:
+        paths = [directory / f"model.int8-{i:05d}-of-{len(shards):05d}.safetensors" for i in range(1, len(shards) + 1)]
+    for shard, path in zip(shards, paths):
+        save_file(shard, str(path), metadata={"format": FORMAT})
+    return paths
 
 
-def load_int8(path: str | Path) -> dict[str, torch.Tensor]:
-    """The float32 state dict stored in an int8 weights file."""
-    return dequantize(load_file(str(path)))
+def files_in(directory: str | Path) -> list[Path]:
+    """The int8 weight files of a checkpoint directory (one file, or its shards), in order."""
+    directory = Path(directory)
+    single = directory / FILENAME
+    return [single] if single.is_file() else sorted(directory.glob("model.int8-*-of-*.safetensors"))
+
+
+def load_int8(directory_or_file: str | Path) -> dict[str, torch.Tensor]:
+    """The float32 state dict stored in a checkpoint's int8 weight file(s)."""
+    path = Path(directory_or_file)
+    stored: dict[str, torch.Tensor] = {}
+    for file in files_in(path) if path.is_dir() else [path]:
+        stored.update(load_file(str(file)))
+    return dequantize(stored)

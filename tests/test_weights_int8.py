@@ -37,7 +37,8 @@ def test_large_matrices_are_stored_as_int8_rows(tmp_path, tiny_tagger_dir):
     from safetensors.torch import load_file
 
     model = load_tagger(tiny_tagger_dir)[0]
-    stored = load_file(str(weights_int8.save_int8(model, tmp_path)))
+    [path] = weights_int8.save_int8(model, tmp_path)
+    stored = load_file(str(path))
     embeddings = "bert.embeddings.word_embeddings.weight"
     assert stored[embeddings].dtype == torch.int8 and stored[embeddings + ".__scale__"].shape == (model.config.vocab_size, 1)
     assert stored["classifier.bias"].dtype == torch.float16
@@ -50,5 +51,21 @@ def test_a_compact_checkpoint_that_does_not_fit_its_config_is_named(tmp_path, ti
     _compact_copy(tiny_tagger_dir, target, load_tagger)
     config = (target / "config.json").read_text()
     (target / "config.json").write_text(config.replace('"num_hidden_layers": 2', '"num_hidden_layers": 3'))
-    with pytest.raises(CheckpointError, match="does not fit the tagger config"):
+    with pytest.raises(CheckpointError, match="int8 weights in .* do not fit the tagger config"):
         load_tagger(target)
+
+
+def test_large_weights_are_sharded_and_load_back_whole(tmp_path, tiny_tagger_dir):
+    target = tmp_path / "tagger"
+    shutil.copytree(tiny_tagger_dir, target)
+    (target / "model.safetensors").unlink()
+    model = load_tagger(tiny_tagger_dir)[0]
+    paths = weights_int8.save_int8(model, target, max_shard_bytes=20_000)
+    assert len(paths) > 2 and all(p.stat().st_size < 40_000 for p in paths)
+    assert [p.name for p in paths][0].startswith("model.int8-00001-of-")
+    compact = load_tagger(target)[0].state_dict()
+    whole = weights_int8.dequantize(weights_int8.quantize(model.state_dict()))
+    assert all(torch.equal(compact[k], whole[k]) for k in whole)
+    weights_int8.save_int8(model, target)  # saving again as one file removes the shards
+    assert [p.name for p in weights_int8.files_in(target)] == ["model.int8.safetensors"]
+    assert not list(target.glob("model.int8-*"))

@@ -81,8 +81,8 @@ def write_model_card(output: Path, config: TrainConfig, model: Any, metrics: dic
 
 
 def _weights_line(output: Path, config: TrainConfig) -> str:
-    if (output / weights_int8.FILENAME).is_file():
-        return (f"`{weights_int8.FILENAME}`: matrices as int8 with one fp16 scale per row, the rest fp16 "
+    if weights_int8.files_in(output):
+        return ("`model.int8*.safetensors` (shards of at most 15 MB): matrices as int8 with one fp16 scale per row, the rest fp16 "
                 "(`libya_nlp.weights_int8`; loaded as float32). The scores recorded as `*_int8_weights` and "
                 "`anercorp_test` below are of these weights; `*_fp32_weights` of the float32 weights before storage")
     return f"safetensors, {config.save_dtype}"
