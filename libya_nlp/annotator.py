@@ -177,7 +177,6 @@ class Annotator:
             annotations.append(Annotation(text=text, entities=entities, sentences=sentences, model=model))
         return annotations
 
-
     def _skipped(self, sentence: str) -> bool:
         """No letter at all, or (with ``skip_non_arabic``) no Arabic letter: nothing is coded."""
         if not any(ch.isalpha() for ch in sentence):
