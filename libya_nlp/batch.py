@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -170,7 +171,8 @@ def part_path(output: Path, rank: int, world: int) -> Path:
 
 def part_files(output: Path) -> list[Path]:
     """Part files of ``output`` left by this or an earlier multi-process run, in name order."""
-    return sorted(output.parent.glob(f"{output.name}.part-*-of-*"))
+    pattern = re.compile(re.escape(output.name) + r"\.part-\d{5}-of-\d{5}")
+    return sorted(p for p in output.parent.glob(f"{output.name}.part-*-of-*") if pattern.fullmatch(p.name))
 
 
 def manifest_path(output: Path) -> Path:

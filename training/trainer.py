@@ -28,11 +28,23 @@ def seed_everything(seed: int) -> None:
     set_seed(seed, deterministic=False)
 
 
-def use_bf16(cpu_bf16: bool = False) -> bool:
-    """bf16 mixed precision: on CUDA where supported, on CPU when the config asks for it."""
-    if torch.cuda.is_available():
-        return torch.cuda.is_bf16_supported()
-    return cpu_bf16
+def use_bf16() -> bool:
+    """bf16 mixed precision through the Trainer: on CUDA where supported."""
+    return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+
+
+class _Trainer(Trainer):
+    """A Trainer that can run its whole loop under CPU bf16 autocast (``training.cpu_bf16``).
+
+    The Trainer's own ``bf16`` flag on a CPU needs ``use_cpu=True``, which fixes accelerate's
+    process-wide state to CPU and breaks a later ``Accelerator()`` in the same process.
+    """
+
+    cpu_bf16 = False
+
+    def train(self, *args: Any, **kwargs: Any) -> Any:
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.cpu_bf16):
+            return super().train(*args, **kwargs)
 
 
 def make_trainer(
@@ -69,9 +81,8 @@ def make_trainer(
         greater_is_better=True,
         save_total_limit=2,
         save_only_model=False,  # optimizer and RNG state too, so `--resume` continues exactly
-        bf16=use_bf16(optim.cpu_bf16),
-        use_cpu=not torch.cuda.is_available(),
-        train_sampling_strategy="group_by_length" if optim.group_by_length else "random",  # transformers asks for it before bf16 on a CPU
+        bf16=use_bf16(),
+        train_sampling_strategy="group_by_length" if optim.group_by_length else "random",
         seed=config.seed,
         data_seed=config.seed,
         report_to=[],
@@ -83,11 +94,13 @@ def make_trainer(
     callbacks = []
     if has_dev and optim.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=optim.early_stopping_patience))
-    return Trainer(
+    trainer = _Trainer(
         model=model, args=arguments, train_dataset=train_dataset, eval_dataset=dev_dataset if has_dev else None,
         data_collator=collator, compute_metrics=compute_metrics, callbacks=callbacks,
         preprocess_logits_for_metrics=preprocess_logits, optimizers=(optimizer, None),
     )
+    trainer.cpu_bf16 = optim.cpu_bf16 and not torch.cuda.is_available()
+    return trainer
 
 
 def train_resumable(trainer: Trainer, resume: bool) -> None:
