@@ -132,28 +132,25 @@ def _evaluate_and_tune(config: TrainConfig, model: LibyaClassifierModel, tokeniz
     request scores on the same sentences (:mod:`training.baselines`)."""
     options, batch_size = config.classifier, config.training.eval_batch_size
     unique_train = list({r.id: r for r in train}.values())  # weights repeat records; the baseline sees each once
+
+    def score(records: list[CorpusRecord]) -> dict[str, Any]:
+        scores = evaluate_classifier(SentenceClassifier(model, tokenizer), records, batch_size=batch_size)
+        scores.pop("request_probabilities")
+        return scores | {"baseline": tfidf_request_baseline(unique_train, records)}
+
     if not options.tune_thresholds:
-        evaluation = evaluate_classifier(SentenceClassifier(model, tokenizer), dev, batch_size=batch_size)
-        evaluation.pop("request_probabilities")
-        evaluation["baseline"] = tfidf_request_baseline(unique_train, dev)
-        return {"dev": evaluation}
+        return {"dev": score(dev)}
     report, tune = (split_dev_by_document(dev, options.threshold_fraction, config.seed)
                     if options.threshold_fraction else (dev, dev))
-    tuning = evaluate_classifier(SentenceClassifier(model, tokenizer), tune, batch_size=batch_size)
+    probabilities = evaluate_classifier(SentenceClassifier(model, tokenizer), tune,
+                                        batch_size=batch_size)["request_probabilities"]
     gold = np.array([[label in r.request_types for label in REQUEST_TYPES] for r in tune], dtype=int)
     choose = tune_shared_threshold if options.shared_threshold else tune_thresholds
-    model.config.request_thresholds = choose(tuning["request_probabilities"], gold, REQUEST_TYPES)
-    evaluation = evaluate_classifier(SentenceClassifier(model, tokenizer), report, batch_size=batch_size)
-    evaluation.pop("request_probabilities")
-    evaluation["baseline"] = tfidf_request_baseline(unique_train, report)
-    if options.threshold_fraction:
-        evaluation["thresholds_tuned_on"] = f"dev_tune ({len(tune)} sentences, document-disjoint from these)"
-        scored = evaluate_classifier(SentenceClassifier(model, tokenizer), tune, batch_size=batch_size)
-        scored.pop("request_probabilities")
-        scored["baseline"] = tfidf_request_baseline(unique_train, tune)
-        return {"dev": evaluation, "dev_tune": scored}
-    evaluation["thresholds_tuned_on"] = "dev"
-    return {"dev": evaluation}
+    model.config.request_thresholds = choose(probabilities, gold, REQUEST_TYPES)
+    if not options.threshold_fraction:
+        return {"dev": score(dev) | {"thresholds_tuned_on": "dev"}}
+    tuned_on = f"dev_tune ({len(tune)} sentences, document-disjoint from these)"
+    return {"dev": score(report) | {"thresholds_tuned_on": tuned_on}, "dev_tune": score(tune)}
 
 
 def _standardize_pooled(model: LibyaClassifierModel, examples: list[dict[str, Any]], pad_id: int, seed: int,
