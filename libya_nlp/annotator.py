@@ -1,9 +1,10 @@
-"""``annotate`` and ``annotate_batch``: entities, request types and stance for Arabic news text.
+"""``annotate`` and ``annotate_batch``: entities with actor ids, request types, stance and events.
 
-An :class:`Annotator` loads the tagger and the classifier once. Texts are split into
-sentences; the sentences of many documents are pooled and tokenised (in a worker thread,
-while the models run on the previous chunk, where that does not take the models' cores),
-and each model runs on full, length-sorted batches.
+An :class:`Annotator` loads the tagger and the classifier once and runs the stages of
+:mod:`libya_nlp.stages` in order. Texts are split into sentences; the sentences of many
+documents are pooled and tokenised (in a worker thread, while the models run on the previous
+chunk, where that does not take the models' cores), and each model runs on full,
+length-sorted batches.
 
 >>> from libya_nlp import annotate
 >>> text = "طلب فائز السراج من الجزائر تنسيقا أمنيا."
@@ -15,32 +16,25 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 from tqdm.auto import tqdm
 
+from libya_nlp.actors import ActorRegistry
 from libya_nlp.checkpoints import load_classifier, load_tagger
-from libya_nlp.classifier import ClassificationJob, SentenceClassifier
+from libya_nlp.classifier import SentenceClassifier
+from libya_nlp.event_model import load_event_finder
 from libya_nlp.inference import prepare_model, resolve_device, resolve_dtype
-from libya_nlp.labels import DEFAULT_STANCE_TARGET
-from libya_nlp.output import Annotation, Entity, LabelScore, SentenceAnnotation, Stance
-from libya_nlp.segmentation import Sentence, split_sentences, tokenize
-from libya_nlp.tagger import EntityTagger, TaggingJob, WordSpan
+from libya_nlp.labels import DEFAULT_STANCE_TARGET, GNA_TARGET, HAFTAR_TARGET
+from libya_nlp.output import Annotation, Entity, SentenceAnnotation
+from libya_nlp.segmentation import split_sentences, tokenize
+from libya_nlp.stages import Chunk, SentenceResult, Stage, default_stages, entities_in, is_coded
+from libya_nlp.tagger import EntityTagger
 
 ModelSource = str | os.PathLike[str] | None
-
-
-@dataclass
-class _Chunk:
-    texts: list[str]
-    sentences: list[list[Sentence]]
-    tagging: TaggingJob
-    classification: ClassificationJob
 
 
 class Annotator:
@@ -51,8 +45,12 @@ class Annotator:
             embedded default.
         classifier: a :class:`~libya_nlp.modeling.LibyaClassifierModel` checkpoint; ``None``
             for the embedded default.
+        events: the events model (requester and addressee of each request): ``None`` for the
+            embedded default, ``"rules"`` for the rule baseline, or a directory with ``events.json``.
         device: "cpu", "cuda", "cuda:1", or ``None`` for CUDA when available.
-        stance_target: the actor stance is read toward, unless a call names another.
+        stance_target: the actor stance is read toward, unless a call names another: Arabic
+            text, or a registry id (``"LBY-LNA"``), read as the name the classifier was trained
+            with (``خليفة حفتر``) or the registry's Arabic name.
         precision: "auto" (bf16 on CUDA and on CPUs with native bf16, else fp32), "fp32", "bf16",
             or "int8" (CPU: linear layers quantised dynamically).
         skip_non_arabic: give sentences without a single Arabic letter (English captions and
@@ -69,6 +67,7 @@ class Annotator:
         tagger: ModelSource = None,
         classifier: ModelSource = None,
         *,
+        events: ModelSource = None,
         device: str | torch.device | None = None,
         stance_target: str = DEFAULT_STANCE_TARGET,
         precision: str = "auto",
@@ -77,12 +76,15 @@ class Annotator:
         self.skip_non_arabic = skip_non_arabic
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(self.device, precision)
-        self.stance_target = _check_target(stance_target)
+        self.registry = ActorRegistry.load()
+        self.stance_target = self._target(stance_target)
         tagger_model, tagger_tokenizer, self.tagger_name = load_tagger(tagger)
         classifier_model, classifier_tokenizer, self.classifier_name = load_classifier(classifier)
         self.tagger = EntityTagger(prepare_model(tagger_model, self.device, precision), tagger_tokenizer)
         self.classifier = SentenceClassifier(prepare_model(classifier_model, self.device, precision),
                                              classifier_tokenizer)
+        self.event_finder = load_event_finder(events, self.registry)
+        self.stages: list[Stage] = default_stages(self.tagger, self.classifier, self.registry, self.event_finder)
 
     def annotate(self, text: str, *, stance_target: str | None = None) -> Annotation:
         """Annotate one text.
@@ -130,70 +132,45 @@ class Annotator:
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        target = _check_target(self.stance_target if stance_target is None else stance_target)
+        target = self.stance_target if stance_target is None else self._target(stance_target)
         target_words = [token.text for token in tokenize(target)]
         chunks = _chunks(texts, sentence_budget=16 * batch_size)
         with (ThreadPoolExecutor(max_workers=1) if self._overlap_preparation() else _InlineExecutor()) as worker:
             pending = None
             for chunk_texts in chunks:
                 ready = pending
-                pending = worker.submit(self._prepare, chunk_texts, target_words)
+                pending = worker.submit(self._prepare, chunk_texts, target, target_words)
                 if ready is not None:
-                    yield self._run(ready.result(), target, batch_size)
+                    yield self._run(ready.result(), batch_size)
             if pending is not None:
-                yield self._run(pending.result(), target, batch_size)
+                yield self._run(pending.result(), batch_size)
 
     def _overlap_preparation(self) -> bool:
         """Prepare the next chunk in a thread when that does not take cores from the model:
         on CUDA, or on a CPU with more cores than torch's threads."""
         return self.device.type == "cuda" or (os.cpu_count() or 1) > torch.get_num_threads()
 
-    def _prepare(self, texts: list[str], target_words: list[str]) -> _Chunk:
-        sentences = [split_sentences(text) for text in texts]
-        words = [[token.text for token in sentence.tokens] for doc in sentences for sentence in doc]
-        return _Chunk(texts, sentences, self.tagger.prepare(words),
-                      self.classifier.prepare(words, target=target_words))
+    def _target(self, target: Any) -> str:
+        return self.registry.target_text(_check_target(target), known=(GNA_TARGET, HAFTAR_TARGET))
 
-    def _run(self, chunk: _Chunk, target: str, batch_size: int) -> list[Annotation]:
-        spans = self.tagger.run(chunk.tagging, batch_size=batch_size)
-        labels = self.classifier.run(chunk.classification, batch_size=batch_size)
-        model = {"tagger": self.tagger_name, "classifier": self.classifier_name}
-        annotations = []
-        flat = 0
-        for text, doc in zip(chunk.texts, chunk.sentences):
-            entities: list[Entity] = []
-            sentences: list[SentenceAnnotation] = []
-            for sentence in doc:
-                result = labels[flat]
-                if self._skipped(sentence.text):
-                    requests, stance = [], Stance(target, "none", 1.0)
-                else:
-                    entities += entities_in(text, sentence, spans[flat])
-                    requests = [LabelScore(label, score) for label, score in result.request_types]
-                    stance = Stance(target, result.stance, result.stance_score)
-                sentences.append(SentenceAnnotation(start=sentence.start, end=sentence.end, text=sentence.text,
-                                                    request_types=requests, stance=stance))
-                flat += 1
-            annotations.append(Annotation(text=text, entities=entities, sentences=sentences, model=model))
-        return annotations
+    def _prepare(self, texts: list[str], target: str, target_words: list[str]) -> Chunk:
+        docs = [[SentenceResult(sentence, is_coded(sentence.text, self.skip_non_arabic))
+                 for sentence in split_sentences(text)] for text in texts]
+        chunk = Chunk(texts, docs, target, target_words)
+        chunk.prepared = {stage.name: stage.prepare(chunk) for stage in self.stages}
+        return chunk
 
-    def _skipped(self, sentence: str) -> bool:
-        """No letter at all, or (with ``skip_non_arabic``) no Arabic letter: nothing is coded."""
-        if not any(ch.isalpha() for ch in sentence):
-            return True
-        return self.skip_non_arabic and not _ARABIC_LETTER.search(sentence)
-
-
-_ARABIC_LETTER = re.compile("[\u0620-\u064a\u066e-\u06d3\u06fa-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufefc]")
-
-
-def entities_in(text: str, sentence: Sentence, spans: list[WordSpan]) -> list[Entity]:
-    """Turn a sentence's word spans into entities with offsets into ``text``."""
-    entities = []
-    for span in spans:
-        start, end = sentence.tokens[span.start].start, sentence.tokens[span.end - 1].end
-        entities.append(Entity(start, end, text[start:end], span.label, span.score))
-    return entities
+    def _run(self, chunk: Chunk, batch_size: int) -> list[Annotation]:
+        for stage in self.stages:
+            stage.run(chunk, chunk.prepared.pop(stage.name), batch_size)
+        model = {"tagger": self.tagger_name, "classifier": self.classifier_name,
+                 "events": getattr(self.event_finder, "source", self.event_finder.name)}
+        return [Annotation(text=text, entities=[e for result in doc for e in result.entities],
+                           sentences=[SentenceAnnotation(start=r.sentence.start, end=r.sentence.end,
+                                                         text=r.sentence.text, request_types=r.request_types,
+                                                         stance=r.stance, events=r.events) for r in doc],
+                           model=model)
+                for text, doc in zip(chunk.texts, chunk.docs)]
 
 
 def find_entities(tagger: EntityTagger, texts: Sequence[str], *, batch_size: int = 32) -> list[list[Entity]]:
@@ -215,6 +192,7 @@ def annotate(
     *,
     tagger: ModelSource = None,
     classifier: ModelSource = None,
+    events: ModelSource = None,
     stance_target: str = DEFAULT_STANCE_TARGET,
     device: str | torch.device | None = None,
     precision: str = "auto",
@@ -231,7 +209,7 @@ def annotate(
     True
     """
     _check_text(text)
-    annotator = _cached_annotator(tagger, classifier, device, precision, skip_non_arabic)
+    annotator = _cached_annotator(tagger, classifier, device, precision, skip_non_arabic, events)
     return annotator.annotate(text, stance_target=stance_target)
 
 
@@ -240,6 +218,7 @@ def annotate_batch(
     *,
     tagger: ModelSource = None,
     classifier: ModelSource = None,
+    events: ModelSource = None,
     stance_target: str = DEFAULT_STANCE_TARGET,
     device: str | torch.device | None = None,
     batch_size: int = 32,
@@ -253,27 +232,28 @@ def annotate_batch(
     >>> [len(a.sentences) for a in annotate_batch(["جملة. وجملة.", "عنوان"], device="cpu")]
     [2, 1]
     """
-    annotator = _cached_annotator(tagger, classifier, device, precision, skip_non_arabic)
+    annotator = _cached_annotator(tagger, classifier, device, precision, skip_non_arabic, events)
     return annotator.annotate_batch(texts, batch_size=batch_size, show_progress_bar=show_progress_bar,
                                     stance_target=stance_target)
 
 
 def _cached_annotator(tagger: ModelSource, classifier: ModelSource, device: str | torch.device | None,
-                      precision: str = "auto", skip_non_arabic: bool = False) -> Annotator:
+                      precision: str = "auto", skip_non_arabic: bool = False, events: ModelSource = None) -> Annotator:
     key = (
         None if tagger is None else os.fspath(tagger),
         None if classifier is None else os.fspath(classifier),
         None if device is None else str(device),
         precision,
         skip_non_arabic,
+        None if events is None else os.fspath(events),
     )
     return _load_annotator(*key)
 
 
 @functools.lru_cache(maxsize=4)
 def _load_annotator(tagger: str | None, classifier: str | None, device: str | None, precision: str,
-                    skip_non_arabic: bool) -> Annotator:
-    return Annotator(tagger=tagger, classifier=classifier, device=device, precision=precision,
+                    skip_non_arabic: bool, events: str | None) -> Annotator:
+    return Annotator(tagger=tagger, classifier=classifier, events=events, device=device, precision=precision,
                      skip_non_arabic=skip_non_arabic)
 
 

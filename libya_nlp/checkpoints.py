@@ -27,6 +27,7 @@ _PICKLE_FILES = ("pytorch_model.bin", "pytorch_model.bin.index.json")
 _TRAIN_HINT = {
     "tagger": "python -m training.build_defaults (or python -m training.train configs/tagger_e5.yaml)",
     "classifier": "python -m training.build_defaults (or python -m training.train configs/classifier_e5.yaml)",
+    "events": "python -m training.build_defaults (or python -m training.train configs/events.yaml)",
 }
 
 
@@ -35,9 +36,9 @@ class CheckpointError(RuntimeError):
 
 
 def default_model_dir(kind: str) -> Path:
-    """Where the embedded default ``tagger`` or ``classifier`` lives inside the package."""
+    """Where the embedded default ``tagger``, ``classifier`` or ``events`` model lives inside the package."""
     if kind not in _TRAIN_HINT:
-        raise ValueError(f"kind must be 'tagger' or 'classifier', got {kind!r}")
+        raise ValueError(f"kind must be one of {', '.join(_TRAIN_HINT)}, got {kind!r}")
     return _DEFAULT_DIR / kind
 
 

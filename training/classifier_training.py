@@ -31,7 +31,7 @@ from training.conll import DataError
 from training.corpus import CorpusRecord, parse_record  # noqa: F401 - parse_record is used by the doctest
 from training.evaluate import evaluate_classifier
 from training.metrics import request_scores, stance_scores, tune_shared_threshold, tune_thresholds
-from training.sources import load_source, mix_by_weight, split_dev_by_document
+from training.sources import load_corpus_splits, split_dev_by_document
 from training.trainer import loss_history, make_trainer, save_checkpoint, seed_everything, train_resumable
 from training.wordpiece import train_wordpiece
 
@@ -46,7 +46,7 @@ class PairExample:
 def train_classifier(config: TrainConfig, root: Path, resume: bool = False) -> dict[str, Any]:
     """Train, select on dev, tune thresholds on dev, write the checkpoint; returns the metrics."""
     seed_everything(config.seed)
-    train, dev, data_rows = _load_records(config, root)
+    train, dev, data_rows = load_corpus_splits(config, root, "classifier")
     targets = config.classifier.targets
     options = config.classifier
     train_examples = examples_of(train, targets)
@@ -204,25 +204,3 @@ def _collate(batch: list[dict[str, Any]], pad_id: int = 0) -> dict[str, torch.Te
     out["request_labels"] = torch.tensor([item["request_labels"] for item in batch])
     out["stance_labels"] = torch.tensor([item["stance_labels"] for item in batch])
     return out
-
-
-def _load_records(config: TrainConfig, root: Path) -> tuple[list[CorpusRecord], list[CorpusRecord], dict]:
-    rows: dict[str, list[dict[str, Any]]] = {"train": [], "dev": []}
-    train: list[CorpusRecord] = []
-    dev: list[CorpusRecord] = []
-    for index, source in enumerate(config.data.train):
-        if source.format != "corpus":
-            raise DataError(f"classifier data must be corpus JSONL (format: corpus); {source.path} is {source.format}")
-        records = load_source(source, root).items
-        if source.dev_fraction:
-            records, held = split_dev_by_document(records, source.dev_fraction, config.seed + index)
-            dev += held
-        train += mix_by_weight(records, source.weight, config.seed + index)
-        rows["train"].append({"path": source.path, "name": source.name, "format": source.format,
-                              "sentences": len(records), "weight": source.weight, "licence": source.licence})
-    for source in config.data.dev:
-        records = load_source(source, root).items
-        dev += records
-        rows["dev"].append({"path": source.path, "name": source.name, "format": source.format,
-                            "sentences": len(records), "licence": source.licence})
-    return train, dev, rows

@@ -129,6 +129,17 @@ class PretrainOptions:
 
 
 @dataclass
+class EventOptions:
+    """The events model (task: events): a logistic regression over (sentence, mention) features."""
+
+    # Regularisation strengths tried; the best by cross-validation over training documents wins.
+    c_values: list[float] = field(default_factory=lambda: [0.1, 0.3, 1.0, 3.0])
+    folds: int = 5
+    max_iter: int = 2000
+    class_weight: Literal["balanced"] | None = None
+
+
+@dataclass
 class CardConfig:
     """What the model card says beyond the measured numbers."""
 
@@ -142,7 +153,7 @@ class CardConfig:
 class TrainConfig:
     """The whole training run."""
 
-    task: Literal["tagger", "classifier", "pretrain"]
+    task: Literal["tagger", "classifier", "pretrain", "events"]
     output_dir: str
     backbone: str | None = None
     scratch: ScratchBackbone | None = None
@@ -153,6 +164,7 @@ class TrainConfig:
     training: OptimConfig = field(default_factory=OptimConfig)
     classifier: ClassifierOptions = field(default_factory=ClassifierOptions)
     pretrain: PretrainOptions = field(default_factory=PretrainOptions)
+    events: EventOptions = field(default_factory=EventOptions)
     card: CardConfig = field(default_factory=CardConfig)
 
     def __post_init__(self) -> None:
@@ -161,6 +173,8 @@ class TrainConfig:
                 raise ConfigError("set exactly one of 'backbone' (a checkpoint) or 'scratch' (a new small BERT)")
             if not self.data.train:
                 raise ConfigError("data.train lists no source")
+        if self.task == "events" and not self.data.train:
+            raise ConfigError("data.train lists no source")
         _check_ranges(self)
         for i, source in enumerate(self.data.train):
             if not 0.0 <= source.dev_fraction < 1.0:
@@ -182,7 +196,10 @@ def _check_ranges(config: TrainConfig) -> None:
              ("classifier.threshold_fraction", config.classifier.threshold_fraction,
               0 <= config.classifier.threshold_fraction < 1, "in [0, 1)"),
              ("classifier.head_learning_rate_scale", config.classifier.head_learning_rate_scale,
-              config.classifier.head_learning_rate_scale > 0, "a positive number")]
+              config.classifier.head_learning_rate_scale > 0, "a positive number"),
+             ("events.folds", config.events.folds, config.events.folds >= 2, "at least 2"),
+             ("events.c_values", config.events.c_values,
+              bool(config.events.c_values) and all(c > 0 for c in config.events.c_values), "a list of positive numbers")]
     for key, value, ok, expected in rules:
         if not ok:
             raise ConfigError(f"{key} must be {expected}, got {value!r}")

@@ -15,11 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from libya_nlp.actors import ActorRegistry
 from libya_nlp.labels import ENTITY_TYPES, REQUEST_TYPES, STANCE_LABELS
 from libya_nlp.segmentation import Token, tokenize
 from training.conll import DataError, TaggedSentence
 
 _KEYS = {"id", "doc_id", "text", "entities", "request_types", "stance", "source"}
+_OPTIONAL_KEYS = {"events"}
+_ENTITY_KEYS = {"start", "end", "label", "text", "actor"}
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,16 @@ class EntitySpan:
     start: int
     end: int
     label: str
+    actor: str | None = None
+
+
+@dataclass(frozen=True)
+class CorpusEvent:
+    """An event of ANNOTATION.md §7; the roles index the record's (start-sorted) ``entities``."""
+
+    type: str
+    requester: int | None
+    addressee: int | None
 
 
 @dataclass(frozen=True)
@@ -40,6 +53,7 @@ class CorpusRecord:
     request_types: tuple[str, ...]
     stance: dict[str, str]
     source: str
+    events: tuple[CorpusEvent, ...] | None = None  # None: the record was not annotated for events
 
     def tokens(self) -> list[Token]:
         return tokenize(self.text)
@@ -88,9 +102,9 @@ def parse_record(raw: Any, where: str) -> CorpusRecord:
     missing = _KEYS - set(raw)
     if missing:
         raise fail(f"missing keys {sorted(missing)}")
-    unknown = set(raw) - _KEYS
+    unknown = set(raw) - _KEYS - _OPTIONAL_KEYS
     if unknown:
-        raise fail(f"unknown keys {sorted(unknown)} (allowed: {sorted(_KEYS)})")
+        raise fail(f"unknown keys {sorted(unknown)} (allowed: {sorted(_KEYS | _OPTIONAL_KEYS)})")
     for key in ("id", "doc_id", "text", "source"):
         if not isinstance(raw[key], str) or not raw[key].strip():
             raise fail(f"{key!r} must be a non-empty string")
@@ -102,8 +116,8 @@ def parse_record(raw: Any, where: str) -> CorpusRecord:
     if not isinstance(raw["entities"], list):
         raise fail("'entities' must be a list")
     for i, entity in enumerate(raw["entities"]):
-        if not isinstance(entity, dict) or not {"start", "end", "label"} <= set(entity) or set(entity) - {"start", "end", "label", "text"}:
-            raise fail(f"entity {i}: expected {{start, end, label}} (and optionally text)")
+        if not isinstance(entity, dict) or not {"start", "end", "label"} <= set(entity) or set(entity) - _ENTITY_KEYS:
+            raise fail(f"entity {i}: expected {{start, end, label}} (and optionally text, actor)")
         start, end, label = entity["start"], entity["end"], entity["label"]
         if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)):
             raise fail(f"entity {i}: offsets [{start}, {end}) are not inside the text (length {len(text)})")
@@ -114,8 +128,13 @@ def parse_record(raw: Any, where: str) -> CorpusRecord:
                        "(a span covers whole tokens, clitics included)")
         if "text" in entity and entity["text"] != text[start:end]:
             raise fail(f"entity {i}: text {entity['text']!r} differs from text[{start}:{end}] = {text[start:end]!r}")
-        entities.append(EntitySpan(start, end, label))
-    entities.sort(key=lambda e: e.start)
+        actor = entity.get("actor")
+        if actor is not None and actor not in _registry():
+            raise fail(f"entity {i} {text[start:end]!r}: actor {actor!r} is not an id of the actor registry "
+                       f"({_registry().source}); use a registry id or null")
+        entities.append(EntitySpan(start, end, label, actor))
+    if [e.start for e in entities] != sorted(e.start for e in entities):
+        raise fail("entities must be listed in text order (events index them)")
     for a, b in zip(entities, entities[1:]):
         if b.start < a.end:
             raise fail(f"entities [{a.start}, {a.end}) and [{b.start}, {b.end}) overlap; spans are flat")
@@ -136,7 +155,38 @@ def parse_record(raw: Any, where: str) -> CorpusRecord:
         if item["target"] in stance:
             raise fail(f"stance target {item['target']!r} repeats")
         stance[item["target"]] = item["label"]
-    return CorpusRecord(raw["id"], raw["doc_id"], text, tuple(entities), tuple(requests), stance, raw["source"])
+    events = _parse_events(raw["events"], entities, requests, fail) if "events" in raw else None
+    return CorpusRecord(raw["id"], raw["doc_id"], text, tuple(entities), tuple(requests), stance, raw["source"],
+                        events)
+
+
+def _parse_events(raw: Any, entities: list[EntitySpan], requests: list[str], fail: Any) -> tuple[CorpusEvent, ...]:
+    """Check ``events``: roles index entities that have an actor (or are null); types equal ``request_types``."""
+    if not isinstance(raw, list):
+        raise fail("'events' must be a list of {type, requester, addressee}")
+    events = []
+    for n, event in enumerate(raw):
+        if not isinstance(event, dict) or set(event) != {"type", "requester", "addressee"}:
+            raise fail(f"event {n}: expected {{\"type\", \"requester\", \"addressee\"}}")
+        if event["type"] not in requests:
+            raise fail(f"event {n}: type {event['type']!r} is not one of the record's request_types {requests}")
+        for role in ("requester", "addressee"):
+            index = event[role]
+            if index is None:
+                continue
+            if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(entities):
+                raise fail(f"event {n}: {role} {index!r} is not an index into entities (0..{len(entities) - 1}) or null")
+            if entities[index].actor is None:
+                raise fail(f"event {n}: {role} points at entity {index}, which has no actor; a role needs one (or null)")
+        events.append(CorpusEvent(event["type"], event["requester"], event["addressee"]))
+    missing = set(requests) - {event.type for event in events}
+    if missing:
+        raise fail(f"request types {sorted(missing)} have no event; every request type needs at least one")
+    return tuple(events)
+
+
+def _registry() -> ActorRegistry:
+    return ActorRegistry.load()
 
 
 def to_tagged(record: CorpusRecord) -> TaggedSentence:

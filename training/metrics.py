@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -122,3 +123,39 @@ def plot_confusions(matrices: dict[str, tuple[list[list[int]], list[str]]], path
 def _prf(values: dict[str, float]) -> dict[str, Any]:
     return {"precision": round(float(values["precision"]), _DIGITS), "recall": round(float(values["recall"]), _DIGITS),
             "f1": round(float(values["f1-score"]), _DIGITS), "support": int(values["support"])}
+
+
+Triple = tuple[str, str | None, str | None]
+
+
+def event_triple_scores(gold: Sequence[Sequence[Triple]], predicted: Sequence[Sequence[Triple]]) -> dict[str, float]:
+    """Micro precision, recall and F1 of (type, requester id, addressee id) triples, matched
+    exactly and as multisets within each sentence (ANNOTATION.md §7).
+
+    >>> event_triple_scores([[("mediation", "UN", None)]], [[("mediation", "UN", None), ("mediation", "UN", "TUR")]])
+    {'precision': 0.5, 'recall': 1.0, 'f1': 0.6667, 'support': 1}
+    """
+    if len(gold) != len(predicted):
+        raise ValueError(f"{len(gold)} gold sentences but {len(predicted)} predicted")
+    hits = sum(sum((Counter(g) & Counter(p)).values()) for g, p in zip(gold, predicted))
+    n_gold = sum(len(g) for g in gold)
+    n_pred = sum(len(p) for p in predicted)
+    precision = hits / n_pred if n_pred else 0.0
+    recall = hits / n_gold if n_gold else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4), "support": n_gold}
+
+
+def actor_accuracy(gold: Sequence[str | None], predicted: Sequence[str | None]) -> dict[str, float]:
+    """Share of mentions whose actor id (or null) is right, overall and on the mentions gold resolves.
+
+    >>> actor_accuracy(["DZA", None, "TUR"], ["DZA", None, None])
+    {'accuracy': 0.6667, 'accuracy_resolved': 0.5, 'mentions': 3}
+    """
+    if len(gold) != len(predicted):
+        raise ValueError(f"{len(gold)} gold mentions but {len(predicted)} predicted")
+    right = [g == p for g, p in zip(gold, predicted)]
+    resolved = [r for r, g in zip(right, gold) if g is not None]
+    return {"accuracy": round(sum(right) / len(right), 4) if right else 0.0,
+            "accuracy_resolved": round(sum(resolved) / len(resolved), 4) if resolved else 0.0,
+            "mentions": len(right)}

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from transformers import AutoTokenizer, BertConfig, BertForMaskedLM
 
-from training.config import TrainConfig
+from training.config import ConfigError, TrainConfig
 from training.pretraining_data import load_packed, pack_corpus
 from training.trainer import save_checkpoint, seed_everything
 
@@ -60,6 +60,14 @@ def mask_whole_words(
     random_ids = torch.randint(vocab_size, input_ids.shape, generator=generator).to(device)
     inputs[randomised] = random_ids[randomised]
     return inputs, labels
+
+
+def pretrain_task(config: TrainConfig, root: Path, resume: bool = False) -> dict[str, Any]:
+    """The ``pretrain`` entry of :mod:`training.tasks`; pretraining restarts from its config, not ``--resume``."""
+    if resume:
+        raise ConfigError("--resume is for tagger and classifier runs; pretraining saves every "
+                          "`save_every_minutes` and restarts from its config")
+    return pretrain(config, root)
 
 
 def pretrain(config: TrainConfig, root: Path) -> dict[str, Any]:

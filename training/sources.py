@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from training.config import DataSource
 from training.conll import DataError, TaggedSentence, read_conll
@@ -95,3 +95,27 @@ def tagged_sentences(loaded: LoadedSource) -> list[TaggedSentence]:
     if loaded.source.format == "conll":
         return list(loaded.items)
     return [to_tagged(record) for record in loaded.items]
+
+
+def load_corpus_splits(config: Any, root: Path, task: str) -> tuple[list[CorpusRecord], list[CorpusRecord], dict]:
+    """Train and dev corpus records of a config (``dev_fraction`` held out by document, ``weight``
+    applied), and the rows of the card's data table."""
+    rows: dict[str, list[dict[str, Any]]] = {"train": [], "dev": []}
+    train: list[CorpusRecord] = []
+    dev: list[CorpusRecord] = []
+    for index, source in enumerate(config.data.train):
+        if source.format != "corpus":
+            raise DataError(f"{task} data must be corpus JSONL (format: corpus); {source.path} is {source.format}")
+        records = load_source(source, root).items
+        if source.dev_fraction:
+            records, held = split_dev_by_document(records, source.dev_fraction, config.seed + index)
+            dev += held
+        train += mix_by_weight(records, source.weight, config.seed + index)
+        rows["train"].append({"path": source.path, "name": source.name, "format": source.format,
+                              "sentences": len(records), "weight": source.weight, "licence": source.licence})
+    for source in config.data.dev:
+        records = load_source(source, root).items
+        dev += records
+        rows["dev"].append({"path": source.path, "name": source.name, "format": source.format,
+                            "sentences": len(records), "licence": source.licence})
+    return train, dev, rows

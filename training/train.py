@@ -1,6 +1,7 @@
 """Train a checkpoint from a YAML config: ``python -m training.train CONFIG.yaml [--set key=value ...]``.
 
-The config's ``task`` picks what is trained: ``tagger``, ``classifier`` or ``pretrain``.
+The config's ``task`` picks what is trained: one of :data:`training.tasks.TASKS` (``tagger``,
+``classifier``, ``events``, ``pretrain``).
 Relative data paths resolve from the current directory (run from the repository root).
 Several GPUs: ``accelerate launch -m training.train CONFIG.yaml``.
 
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from training.config import ConfigError, load_config
 from training.conll import DataError
+from training.tasks import TASKS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,21 +41,10 @@ def main(argv: list[str] | None = None) -> int:
         if output.is_dir() and any(output.iterdir()) and not (args.resume or args.overwrite):
             raise ConfigError(f"output_dir {output} is not empty: pass --resume to continue its run, --overwrite "
                               "to replace it, or --set output_dir=NEW_DIR")
-        if config.task == "tagger":
-            from training.tagger_training import train_tagger
-
-            metrics = train_tagger(config, root, resume=args.resume)
-        elif config.task == "classifier":
-            from training.classifier_training import train_classifier
-
-            metrics = train_classifier(config, root, resume=args.resume)
-        else:
-            if args.resume:
-                raise ConfigError(f"{args.config}: --resume is for tagger and classifier runs; pretraining "
-                                  "saves every `save_every_minutes` and restarts from its config")
-            from training.pretrain import pretrain
-
-            metrics = pretrain(config, root)
+        task = TASKS[config.task]
+        if args.resume and not task.resumable:
+            raise ConfigError(f"{args.config}: --resume is not supported for task {config.task!r}; run it again")
+        metrics = task.train(config, root, resume=args.resume)
     except (ConfigError, DataError) as error:
         print(f"training.train: {error}", file=sys.stderr)
         return 2
@@ -62,16 +53,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _headline(metrics: dict) -> dict:
-    out = {}
-    for split, scores in metrics.get("evaluation", {}).items():
-        if "entities" in scores:
-            out[split] = {"entity_f1": scores["entities"]["f1"]}
-        elif "request_types" in scores:
-            out[split] = {"request_micro_f1": scores["request_types"]["micro_f1"],
-                          "stance_macro_f1": {t: s["macro_f1"] for t, s in scores["stance"].items()}}
-        else:
-            out[split] = scores
-    return out
+    headline = TASKS.get(metrics.get("task", ""), TASKS["pretrain"]).headline
+    return {split: headline(scores) for split, scores in metrics.get("evaluation", {}).items()}
 
 
 if __name__ == "__main__":

@@ -1,0 +1,282 @@
+"""Canonical actor ids for entity mentions (ANNOTATION.md §6), from the shipped registry.
+
+The registry (``libya_nlp/resources/actors.yaml``) lists each actor's Arabic names, the people
+who speak for it, its capital or seat and its demonyms. :class:`ActorRegistry` resolves a
+mention by those lists only: it never guesses, so a name it does not list stays ``None``.
+
+Resolution of one mention, in order:
+
+1. the surface is reduced to a key (tashkeel, tatweel, quotes and digits dropped; alef forms,
+   ``ى`` and ``ة`` unified); the clitics و ف ب ل ك on the first word are tried off (and لل as ال);
+2. the whole key is looked up: a name, a person, a capital or seat, or an alias rule's default;
+   a form the registry marks ambiguous (``الجيش الليبي``) resolves to nothing;
+3. a country or capital tagged as a place after a locative word (``في``، ``جنوب``، ``بـ``) is
+   only a place and resolves to nothing (``في ليبيا``, ``بطرابلس``); so is a seat tagged as a
+   place (``طرابلس`` under attack), which the corpus resolves in one case in nine;
+4. otherwise, for ORG, PER and MISC spans, the longest run of words inside the span that is a
+   name (``وزارة الداخلية بحكومة الوفاق`` -> ``LBY-GNA``), or, in an ORG span of two words or
+   more, a demonym (``الخارجية الأمريكية`` -> ``USA``).
+
+>>> registry = ActorRegistry.load()
+>>> registry.resolve("بالسراج", "PER"), registry.resolve("والجزائر", "LOC"), registry.resolve("سرت", "LOC")
+('LBY-GNA', 'DZA', None)
+>>> registry.resolve("ليبيا", "LOC", before="الأوضاع في")
+>>> registry.resolve("الخارجية الأمريكية", "ORG")
+'USA'
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+_REGISTRY_FILE = "actors.yaml"
+
+_TASHKEEL_RE = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
+_NOT_LETTER_RE = re.compile(r"[^\w\s]|[\d_]")
+_FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ئ": "ي", "ة": "ه"})
+_CONJUNCTIONS = ("و", "ف")
+_PREPOSITIONS = ("ب", "ل", "ك")
+_PLACE_FORMS = frozenset({"capital", "seat", "state"})
+
+
+def _fold(text: str) -> str:
+    return text.translate(_FOLD)
+
+
+def normalize_alias(text: str) -> str:
+    """The key a surface form is matched by: no marks, quotes or digits, alef/ى/ة folded, single spaces.
+
+    >>> normalize_alias("«فائز السرّاج»"), normalize_alias("لجنة 5+5")
+    ('فايز السراج', 'لجنه')
+    """
+    text = _NOT_LETTER_RE.sub(" ", _TASHKEEL_RE.sub("", text))
+    return " ".join(_fold(text).casefold().split())
+
+
+# Words after which a country, capital or seat is a place, not the actor (ANNOTATION §6: "سرت" as a battlefield).
+_LOCATIVE = frozenset(normalize_alias(w) for w in (
+    "في", "إلى", "حول", "داخل", "عبر", "نحو", "جنوب", "شمال", "شرق", "غرب", "وسط", "أنحاء", "خارج",
+    "مدينة", "العاصمة", "أراضي", "ضواحي", "محيط", "قرب", "بالقرب", "شرقي", "غربي", "جنوبي", "شمالي",
+    "تخوم", "أطراف", "سواحل", "حدود", "مطار", "ميناء", "بلدة", "منطقة", "بمدينة", "بالعاصمة", "بشأن", "زيارة",
+    "زيارته", "زيارتها", "قبالة", "سماء", "أجواء", "in", "for", "on", "to", "at", "near", "across", "into",
+    "from", "with", "inside", "outside", "about"))
+# Titles that may stand before a person's name inside a PER span (المشير خليفة حفتر).
+_TITLES = frozenset(normalize_alias(w) for w in (
+    "الرئيس", "المشير", "اللواء", "العقيد", "الفريق", "العميد", "الوزير", "السيد", "السيدة", "الشيخ", "الدكتور",
+    "المستشار", "الجنرال", "الأمير", "الملك", "المبعوث", "السفير", "النائب", "رئيس", "وزير", "الرائد", "المقدم"))
+
+
+def clitic_readings(word: str) -> list[str]:
+    """The word itself, then the bare forms it could be once و ف ب ل ك are stripped (لل read as ال).
+
+    >>> clitic_readings("وبالسراج")
+    ['وبالسراج', 'بالسراج', 'السراج']
+    >>> clitic_readings("للامم")
+    ['للامم', 'لامم', 'الامم']
+    """
+    readings = [word]
+    stems = [word] + ([word[1:]] if word.startswith(_CONJUNCTIONS) and len(word) > 2 else [])
+    for n, stem in enumerate(stems):
+        if n:
+            readings.append(stem)
+        if stem.startswith(_PREPOSITIONS) and len(stem) > 2:
+            readings.append(stem[1:])
+        if stem.startswith("لل") and len(stem) > 3:
+            readings.append("ال" + stem[2:])
+    return list(dict.fromkeys(readings))
+
+
+@dataclass(frozen=True)
+class Actor:
+    """One registry entry: its id, kind, country and names."""
+
+    id: str
+    kind: str
+    name_en: str
+    name_ar: str
+    country: str | None = None
+    parent: str | None = None
+
+
+@dataclass(frozen=True)
+class _Form:
+    actor: str
+    kind: str  # name, person, capital, seat, state, demonym
+
+
+class ActorRegistry:
+    """Actor ids by Arabic and Latin names; :meth:`resolve` links one mention.
+
+    >>> ActorRegistry.load().get("NATO").name_en
+    'North Atlantic Treaty Organization'
+    """
+
+    def __init__(self, data: dict[str, Any], source: str = "<registry>") -> None:
+        self.source = source
+        self.actors: dict[str, Actor] = {}
+        forms: dict[str, set[_Form]] = defaultdict(set)
+        demonyms: dict[str, set[str]] = defaultdict(set)
+        self._ambiguous: set[str] = set()
+        for entry in data.get("actors", []):
+            actor_id = entry["id"]
+            self.actors[actor_id] = Actor(actor_id, entry["kind"], entry["name_en"], entry["names_ar"][0],
+                                          entry.get("country"), entry.get("parent"))
+            name_kind = "state" if entry["kind"] == "state" else "name"
+            for alias in entry.get("names_ar", []) + entry.get("names_latin", []):
+                forms[normalize_alias(alias)].add(_Form(actor_id, name_kind))
+            for key, kind in (("capital_ar", "capital"), ("seat_ar", "seat")):
+                for alias in entry.get(key, []):
+                    forms[normalize_alias(alias)].add(_Form(actor_id, kind))
+            for person in entry.get("people", []):
+                for alias in person.get("names_ar", []) + person.get("names_latin", []):
+                    forms[normalize_alias(alias)].add(_Form(actor_id, "person"))
+            for alias in entry.get("demonyms_ar", []):
+                demonyms[normalize_alias(alias)].add(actor_id)
+            self._ambiguous.update(normalize_alias(alias) for alias in entry.get("ambiguous_ar", []))
+        rules = {normalize_alias(rule["alias"]): rule.get("default") for rule in data.get("alias_rules", [])}
+        self._forms: dict[str, _Form | None] = {}
+        for key, found in forms.items():
+            ids = {form.actor for form in found}
+            if key in rules:
+                default = rules[key]
+                kinds = [form.kind for form in found if form.actor == default] or [min(f.kind for f in found)]
+                self._forms[key] = None if default is None else _Form(default, kinds[0])
+            elif len(ids) == 1:
+                self._forms[key] = min(found, key=lambda form: form.kind)
+            else:
+                self._forms[key] = None  # two ids and no rule: never guessed
+        for key in self._ambiguous - set(forms):
+            default = rules.get(key)
+            self._forms[key] = None if default is None else _Form(default, "name")
+        self._demonyms = {key: next(iter(ids)) for key, ids in demonyms.items() if len(ids) == 1}
+        self._longest = max((len(key.split()) for key in self._forms), default=1)
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> ActorRegistry:
+        """The shipped registry, or a YAML file of the same shape (cached per path)."""
+        return _load_registry(None if path is None else str(path))
+
+    def get(self, actor_id: str) -> Actor:
+        """The entry of ``actor_id``; ``KeyError`` naming the registry file if there is none."""
+        try:
+            return self.actors[actor_id]
+        except KeyError:
+            raise KeyError(f"{actor_id!r} is not an id of the actor registry {self.source}") from None
+
+    def __contains__(self, actor_id: object) -> bool:
+        return actor_id in self.actors
+
+    def resolve(self, surface: str, label: str | None = None, *, before: str = "") -> str | None:
+        """The actor id ``surface`` stands for, or ``None``; ``before`` is the text just before it.
+
+        >>> ActorRegistry.load().resolve("المشير خليفة حفتر", "PER")
+        'LBY-LNA'
+        """
+        words = normalize_alias(surface).split()
+        if not words:
+            return None
+        whole = self._lookup_whole(words)
+        if whole is not None:
+            form, in_prefix = whole
+            if form is None:
+                return None
+            if label == "LOC" and (form.kind == "seat" or (form.kind in _PLACE_FORMS and
+                                                            (in_prefix or self._locative(before)))):
+                return None  # a seat tagged as a place is nearly always only the place (طرابلس under attack)
+            return form.actor
+        if label == "LOC":
+            return None
+        found = self._lookup_inside(words, person=label == "PER")
+        if found is not None:
+            return found
+        if label == "ORG" and len(words) > 1:
+            for word in words[1:]:
+                for reading in clitic_readings(word):
+                    if reading in self._demonyms:
+                        return self._demonyms[reading]
+        return None
+
+    def clitics(self, surface: str) -> str:
+        """The clitics on the span's first word that are not part of the registry name it matches.
+
+        >>> ActorRegistry.load().clitics("لحكومة الوفاق"), ActorRegistry.load().clitics("ليبيا")
+        ('ل', '')
+        """
+        words = normalize_alias(surface).split()
+        for reading in clitic_readings(words[0]) if words else []:
+            if " ".join([reading, *words[1:]]) in self._forms:
+                # لل read as ال: the first ل of لل is the clitic
+                cut = len(words[0]) - len(reading) + (0 if words[0].endswith(reading) else 1)
+                return words[0][:cut]
+        return ""
+
+    def _lookup_whole(self, words: list[str]) -> tuple[_Form | None, bool] | None:
+        """The form of the whole span (clitics tried off the first word), and whether a locative
+        ``ب`` ("in") was stripped to find it."""
+        for reading in clitic_readings(words[0]):
+            key = " ".join([reading, *words[1:]])
+            if key in self._forms:
+                base = words[0][1:] if words[0].startswith(_CONJUNCTIONS) and reading != words[0] else words[0]
+                return self._forms[key], base.startswith("ب") and reading == base[1:]
+        return None
+
+    def _lookup_inside(self, words: list[str], person: bool = False) -> str | None:
+        """The longest run of words inside the span that names one actor (leftmost on a tie). In a
+        person's span, a one-word run counts only after titles (``عائشة القذافي`` is not
+        ``القذافي``)."""
+        for size in range(min(len(words), self._longest), 0, -1):
+            for start in range(len(words) - size + 1):
+                for reading in clitic_readings(words[start]):
+                    form = self._forms.get(" ".join([reading, *words[start + 1 : start + size]]))
+                    if form is None or (size == 1 and form.kind in ("capital", "seat")):
+                        continue
+                    rest = words[:start] + words[start + size:]
+                    if person and size == 1 and not all(word in _TITLES for word in rest):
+                        continue
+                    return form.actor
+        return None
+
+    def _locative(self, before: str) -> bool:
+        previous = normalize_alias(before).split()[-1:]
+        return bool(previous) and any(reading in _LOCATIVE for reading in clitic_readings(previous[0]))
+
+    def target_text(self, target: str, known: tuple[str, ...] = ()) -> str:
+        """A stance target given as an id becomes text: the first of ``known`` (the targets a
+        classifier was trained with) that resolves to it, else the registry's Arabic name.
+        Text that is not an id is returned unchanged.
+
+        >>> ActorRegistry.load().target_text("LBY-LNA", known=("حكومة الوفاق الوطني", "خليفة حفتر"))
+        'خليفة حفتر'
+        """
+        if target not in self.actors:
+            return target
+        for text in known:
+            if self.resolve(text) == target:
+                return text
+        return self.actors[target].name_ar
+
+
+@functools.lru_cache(maxsize=4)
+def _load_registry(path: str | None) -> ActorRegistry:
+    if path is None:
+        source = resources.files("libya_nlp").joinpath("resources", _REGISTRY_FILE)
+        where = str(source)
+        text = source.read_text(encoding="utf-8")
+    else:
+        where = path
+        text = Path(path).read_text(encoding="utf-8")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ValueError(f"{where}: not valid YAML ({error})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("actors"), list):
+        raise ValueError(f"{where}: an actor registry needs a top-level `actors:` list")
+    return ActorRegistry(data, source=where)

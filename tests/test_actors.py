@@ -1,0 +1,84 @@
+"""Actor linking (ANNOTATION.md §6, GUIDELINES §5): clitics, persons, places, demonyms, never a guess."""
+
+from __future__ import annotations
+
+import pytest
+
+from libya_nlp.actors import ActorRegistry, normalize_alias
+
+
+@pytest.fixture(scope="module")
+def registry() -> ActorRegistry:
+    return ActorRegistry.load()
+
+
+@pytest.mark.parametrize(("surface", "label", "expected"), [
+    ("والجزائر", "LOC", "DZA"),                        # conjunction
+    ("لحكومة الوفاق الوطني", "ORG", "LBY-GNA"),          # preposition on a multi-word name
+    ("بالسراج", "PER", "LBY-GNA"),                      # preposition + article kept
+    ("السراج", "PER", "LBY-GNA"),                       # partial name of a listed person
+    ("فايز السراج", "PER", "LBY-GNA"),                  # spelling variant folded (ي/ئ)
+    ("«ستولتنبرغ»", "PER", "NATO"),                      # quotes dropped
+    ("وللأمم المتحدة", "ORG", "UN"),                     # لل read as ال
+    ("الخارجية الأمريكية", "ORG", "USA"),                # demonym on a body word
+    ("وزارة الداخلية بحكومة الوفاق", "ORG", "LBY-GNA"),  # a registry name inside an ORG span
+    ("المشير خليفة حفتر", "PER", "LBY-LNA"),            # a title before the name
+    ("واشنطن", "LOC", "USA"),                           # a capital standing for the state
+    ("سرت", "LOC", None),                               # only a place
+    ("الجيش الليبي", "ORG", None),                      # ambiguous: never resolved alone
+    ("عمر المختار", "PER", None),                       # not in the registry: not guessed
+    ("وزارة الداخلية", "ORG", None),                    # a body word without its state
+])
+def test_resolves_mentions_as_the_guidelines_say(registry, surface, label, expected):
+    assert registry.resolve(surface, label) == expected
+
+
+def test_a_place_after_a_locative_word_is_only_a_place(registry):
+    assert registry.resolve("ليبيا", "LOC", before="تدهور الوضع في ") is None
+    assert registry.resolve("بليبيا", "LOC") is None
+    assert registry.resolve("ليبيا", "LOC", before="طلبت ") == "LBY"
+    assert registry.resolve("طرابلس", "LOC", before="الهجوم على جنوب ") is None
+    assert registry.resolve("القاهرة", "LOC", before="وفي ") is None          # a clitic on the locative word
+    assert registry.resolve("وبريطانيا", "LOC") == "GBR"                     # the ب of the name is no clitic
+    assert registry.resolve("طرابلس", "ORG") == "LBY-GNA" and registry.resolve("طرابلس", "LOC") is None
+    # an ORG span is never a mere place
+    assert registry.resolve("ليبيا", "ORG", before="في ") == "LBY"
+
+
+def test_a_single_word_seat_inside_a_longer_span_is_not_the_body(registry):
+    assert registry.resolve("جامعة طرابلس", "ORG") is None
+
+
+def test_the_key_ignores_marks_tatweel_and_alef_forms():
+    assert normalize_alias("الإمـــارات") == normalize_alias("الامارات")
+    assert normalize_alias("حَفْتَر") == "حفتر"
+
+
+def test_stance_target_ids_become_the_trained_name(registry):
+    known = ("حكومة الوفاق الوطني", "خليفة حفتر")
+    assert registry.target_text("LBY-LNA", known=known) == "خليفة حفتر"
+    assert registry.target_text("LBY-GNA", known=known) == "حكومة الوفاق الوطني"
+    assert registry.target_text("TUR", known=known) == registry.get("TUR").name_ar
+    assert registry.target_text("مجلس النواب", known=known) == "مجلس النواب"
+
+
+def test_unknown_id_names_the_registry(registry):
+    with pytest.raises(KeyError, match="actors.yaml"):
+        registry.get("XXX")
+
+
+def test_a_bad_registry_file_names_itself(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("actors: {", encoding="utf-8")
+    with pytest.raises(ValueError, match="bad.yaml"):
+        ActorRegistry.load(path)
+
+
+def test_a_family_name_inside_another_persons_name_is_not_that_person(registry):
+    assert registry.resolve("عائشة القذافي", "PER") is None                 # not listed: not Muammar
+    assert registry.resolve("الرئيس حفتر", "PER") == "LBY-LNA"
+
+
+def test_latin_mentions_and_english_locatives(registry):
+    assert registry.resolve("NATO", "ORG") == "NATO"
+    assert registry.resolve("Libya", "LOC", before="the UN envoy for ") is None

@@ -1,0 +1,64 @@
+"""The events task: trains from a config, selects C by cross-validation, writes a loadable model and card."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from conftest import ROOT
+from libya_nlp.event_model import EventModel, load_event_finder
+from libya_nlp.output import Entity
+from training.train import main as train_main
+
+TRAIN = ROOT / "training" / "data" / "libya" / "train.jsonl"
+
+
+@pytest.fixture(scope="module")
+def events_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("events")
+    lines = TRAIN.read_text(encoding="utf-8").splitlines()
+    (tmp / "train.jsonl").write_text("\n".join(lines[:400]) + "\n", encoding="utf-8")
+    (tmp / "dev.jsonl").write_text("\n".join(lines[400:520]) + "\n", encoding="utf-8")
+    config = {"task": "events", "output_dir": str(tmp / "out"), "seed": 3,
+              "data": {"train": [{"path": str(tmp / "train.jsonl"), "format": "corpus"}],
+                       "dev": [{"path": str(tmp / "dev.jsonl"), "format": "corpus"}]},
+              "events": {"c_values": [0.3, 1.0], "folds": 2}}
+    (tmp / "events.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    assert train_main([str(tmp / "events.yaml")]) == 0
+    return tmp / "out"
+
+
+def test_the_run_writes_model_metrics_and_card(events_run):
+    metrics = json.loads((events_run / "metrics.json").read_text(encoding="utf-8"))
+    assert set(metrics["selection"]["cv_triple_f1_by_C"]) == {"0.3", "1.0"}
+    dev = metrics["evaluation"]["dev"]
+    assert dev["gold_actors"]["f1"] > dev["rules_gold_actors"]["f1"], dev
+    card = (events_run / "README.md").read_text(encoding="utf-8")
+    assert "| learned | gold |" in card and "| rules | gold |" in card
+
+
+def test_the_saved_model_loads_and_finds_roles(events_run):
+    model = load_event_finder(events_run)
+    assert isinstance(model, EventModel)
+    text = "طلب السراج من الجزائر تنسيقا أمنيا"
+    [event] = model.find(text, [Entity(4, 10, "السراج", "PER", 0.9, "LBY-GNA"), Entity(14, 21, "الجزائر", "LOC", 0.9, "DZA")],
+                         [("security_cooperation", 0.9)], offset=0)
+    assert (event.requester.actor, event.addressee.actor) == ("LBY-GNA", "DZA")
+
+
+def test_a_missing_or_foreign_model_file_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="events.json"):
+        EventModel.load(tmp_path)
+    (tmp_path / "events.json").write_text('{"format": "other"}', encoding="utf-8")
+    with pytest.raises(ValueError, match="libya_nlp.events.logreg/1"):
+        EventModel.load(tmp_path)
+
+
+def test_resume_is_refused_for_a_task_that_cannot_resume(events_run, tmp_path, capsys):
+    config = yaml.safe_load((events_run.parent / "events.yaml").read_text(encoding="utf-8"))
+    config["output_dir"] = str(tmp_path / "o")
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    assert train_main([str(tmp_path / "c.yaml"), "--resume"]) == 2
+    assert "--resume is not supported for task 'events'" in capsys.readouterr().err
