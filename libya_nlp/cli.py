@@ -2,6 +2,8 @@
 
     libya-nlp annotate seeds/000_37a64e389b6f10d7.txt
     libya-nlp annotate archive.jsonl -o out.jsonl --batch-size 64 --resume
+    libya-nlp events archive.jsonl -o events.csv          # one row per event (also .parquet)
+    libya-nlp events out.jsonl -o events.csv              # from annotations already made
     libya-nlp train configs/tagger_smoke.yaml --set output_dir=/tmp/t
     libya-nlp benchmark --device cpu --sentences 512
 """
@@ -38,6 +40,33 @@ into OUT.jsonl at the end (a killed run resumes from the parts with --resume).
 """
 
 
+_EVENTS_HELP = """\
+Write one row per event (requester -> addressee : request type) as CSV, or Parquet when OUT ends
+in .parquet (needs pyarrow). Columns: doc_id, sentence_index, sentence, type, cameo, score,
+requester_id, requester_name, requester_text, addressee_id, addressee_name, addressee_text.
+
+INPUT is what `annotate` reads (.txt, or .jsonl with id and text: annotated here), or a JSONL file
+that `annotate` wrote (records with "sentences": read as they are, no model runs).
+"""
+
+
+def _model_options(command: argparse.ArgumentParser) -> None:
+    """The options that choose and run the models, shared by ``annotate`` and ``events``."""
+    command.add_argument("--batch-size", type=_positive_int, default=32, metavar="N",
+                         help="windows per model call (default: 32)")
+    command.add_argument("--device", default=None, metavar="D", help="cpu, cuda, cuda:1 (default: CUDA if available)")
+    command.add_argument("--stance-target", default=DEFAULT_STANCE_TARGET, metavar="T",
+                         help=f"actor to read stance toward, as text or a registry id (default: {DEFAULT_STANCE_TARGET})")
+    command.add_argument("--tagger", default=None, metavar="DIR", help="tagger checkpoint (default: embedded)")
+    command.add_argument("--classifier", default=None, metavar="DIR", help="classifier checkpoint (default: embedded)")
+    command.add_argument("--events", dest="events_model", default=None, metavar="DIR",
+                         help="events model folder, or 'rules' for the rule baseline (default: embedded)")
+    command.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "int8"],
+                         help="auto: bf16 on CUDA and on CPUs with native bf16, else fp32; int8: CPU, quantised")
+    command.add_argument("--skip-non-arabic", action="store_true",
+                         help="code nothing in sentences without an Arabic letter (English captions, credits)")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``libya-nlp``; returns the exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -50,18 +79,14 @@ def main(argv: list[str] | None = None) -> int:
                                    description=_ANNOTATE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     annotate.add_argument("inputs", nargs="+", metavar="INPUT", help=".txt or .jsonl files")
     annotate.add_argument("-o", "--output", type=Path, metavar="OUT.jsonl", help="output file (default: stdout)")
-    annotate.add_argument("--batch-size", type=_positive_int, default=32, metavar="N",
-                          help="windows per model call (default: 32)")
-    annotate.add_argument("--device", default=None, metavar="D", help="cpu, cuda, cuda:1 (default: CUDA if available)")
-    annotate.add_argument("--stance-target", default=DEFAULT_STANCE_TARGET, metavar="T",
-                          help=f"actor to read stance toward (default: {DEFAULT_STANCE_TARGET})")
-    annotate.add_argument("--tagger", default=None, metavar="DIR", help="tagger checkpoint (default: embedded)")
-    annotate.add_argument("--classifier", default=None, metavar="DIR", help="classifier checkpoint (default: embedded)")
     annotate.add_argument("--resume", action="store_true", help="continue OUT.jsonl, skipping ids already in it")
-    annotate.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "int8"],
-                          help="auto: bf16 on CUDA and on CPUs with native bf16, else fp32; int8: CPU, quantised")
-    annotate.add_argument("--skip-non-arabic", action="store_true",
-                          help="code nothing in sentences without an Arabic letter (English captions, credits)")
+    _model_options(annotate)
+
+    events = commands.add_parser("events", help="one CSV/Parquet row per event (requester -> addressee : type)",
+                                 description=_EVENTS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    events.add_argument("inputs", nargs="+", metavar="INPUT", help=".txt or .jsonl files, or annotate's output")
+    events.add_argument("-o", "--output", type=Path, metavar="OUT.csv", help="OUT.csv or OUT.parquet (default: CSV on stdout)")
+    _model_options(events)
 
     commands.add_parser("benchmark", help="sentences/s of annotate_batch against Hugging Face pipelines",
                         add_help=False).add_argument("args", nargs=argparse.REMAINDER)
@@ -71,13 +96,13 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     try:
-        return _annotate(args, parser)
+        return _events(args, parser) if args.command == "events" else _annotate(args, parser)
     except BrokenPipeError:  # stdout closed early (`| head -1`): end quietly, as Unix tools do
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
     except KeyboardInterrupt:
-        where = " with --resume" if args.output is not None else ""
+        where = " with --resume" if args.output is not None and args.command == "annotate" else ""
         print(f"libya-nlp: interrupted; what was written is complete, run the same command{where} to continue",
               file=sys.stderr)
         return 130
@@ -113,15 +138,11 @@ def _annotate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
         state = PartialState(cpu=args.device == "cpu" or not _cuda_available())  # gloo on CPU, nccl on GPUs
         rank, world, local_rank = state.process_index, state.num_processes, state.local_process_index
-    from libya_nlp.annotator import Annotator
     from libya_nlp.checkpoints import CheckpointError
 
     try:
-        annotator = Annotator(tagger=args.tagger, classifier=args.classifier,
-                              device=_process_device(args.device, local_rank, world),
-                              stance_target=args.stance_target, precision=args.precision,
-                              skip_non_arabic=args.skip_non_arabic)
-    except (CheckpointError, ValueError) as error:
+        annotator = _make_annotator(args, _process_device(args.device, local_rank, world))
+    except (CheckpointError, ValueError, FileNotFoundError) as error:
         print(f"libya-nlp: {error}", file=sys.stderr)
         return 2
     if args.output is None:
@@ -164,6 +185,92 @@ def _annotate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             if lock is not None:
                 Path(lock.name).unlink(missing_ok=True)
                 lock.close()
+
+
+def _make_annotator(args: argparse.Namespace, device: str | None) -> object:
+    from libya_nlp.annotator import Annotator
+
+    return Annotator(tagger=args.tagger, classifier=args.classifier, events=args.events_model, device=device,
+                     stance_target=args.stance_target, precision=args.precision, skip_non_arabic=args.skip_non_arabic)
+
+
+def _events(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``libya-nlp events``: annotate (or read annotations) and write one row per event."""
+    from libya_nlp.batch import BadRecord, check_inputs, read_documents
+    from libya_nlp.checkpoints import CheckpointError
+    from libya_nlp.event_table import event_rows, write_rows
+
+    if args.output is not None and args.output.suffix not in (".csv", ".parquet"):
+        parser.error(f"-o {args.output}: name a .csv or .parquet file")
+    try:
+        paths = check_inputs(args.inputs)
+    except ValueError as error:
+        parser.error(str(error))
+    annotated = [p for p in paths if _is_annotation_file(p)]
+    raw = [p for p in paths if p not in annotated]
+    bad = 0
+    annotator = None
+    if raw:
+        try:
+            annotator = _make_annotator(args, args.device)
+        except (CheckpointError, ValueError, FileNotFoundError) as error:
+            print(f"libya-nlp: {error}", file=sys.stderr)
+            return 2
+
+    def rows() -> Iterator[dict]:
+        nonlocal bad
+        for path in annotated:
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                    if "error" in record:
+                        continue
+                    yield from event_rows(str(record.get("id", f"{path.name}:{number}")), record)
+                except (json.JSONDecodeError, KeyError, TypeError) as error:
+                    bad += 1
+                    print(f"libya-nlp: {path}:{number}: not an annotation record ({error})", file=sys.stderr)
+        if annotator is None:
+            return
+        ids: deque[str] = deque()
+
+        def texts() -> Iterator[str]:
+            nonlocal bad
+            for item in read_documents(raw):
+                if isinstance(item, BadRecord):
+                    bad += 1
+                    print(f"libya-nlp: {item.file}:{item.line}: {item.error}", file=sys.stderr)
+                else:
+                    ids.append(item.id)
+                    yield item.text
+
+        for annotations in annotator.iter_annotate(texts(), batch_size=args.batch_size):  # type: ignore[attr-defined]
+            for annotation in annotations:
+                yield from event_rows(ids.popleft(), annotation.to_dict())
+
+    try:
+        count = write_rows(rows(), args.output, sys.stdout)
+    except ValueError as error:
+        print(f"libya-nlp: {error}", file=sys.stderr)
+        return 2
+    if args.output is not None:
+        print(f"libya-nlp: {count} events written to {args.output}", file=sys.stderr)
+    return 1 if bad else 0
+
+
+def _is_annotation_file(path: Path) -> bool:
+    """A JSONL file whose first record has the ``sentences`` of ``annotate``'s output."""
+    if path.suffix != ".jsonl":
+        return False
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                try:
+                    return "sentences" in json.loads(line)
+                except json.JSONDecodeError:
+                    return False
+    return False
 
 
 def _lock_for(output: Path) -> IO[str] | None:

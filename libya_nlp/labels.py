@@ -57,3 +57,16 @@ def canonical_tag(tag: str) -> str:
     if prefix not in ("B", "I") or entity_type not in ENTITY_TYPES:
         raise ValueError(f"unknown tag {tag!r}: expected O or B-/I- with one of {', '.join(ENTITY_TYPES)}")
     return f"{prefix}-{entity_type}"
+
+# The CAMEO code closest to each request type (CAMEO 1.1b3, "02 Appeal"), for event tables.
+# arms_embargo and political_support are both appeals for policy support (022): CAMEO has no
+# appeal code for embargoes. migration_cooperation is an appeal for material cooperation (021).
+CAMEO_CODES: dict[str, str] = {
+    "security_cooperation": "0212",   # appeal for military cooperation
+    "military_aid": "0232",           # appeal for military aid
+    "arms_embargo": "022",            # appeal for diplomatic cooperation (policy support)
+    "mediation": "028",               # appeal to engage in or accept mediation
+    "political_support": "022",       # appeal for diplomatic cooperation (policy support)
+    "economic_aid": "0231",           # appeal for economic aid
+    "migration_cooperation": "021",   # appeal for material cooperation
+}

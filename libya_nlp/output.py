@@ -135,45 +135,80 @@ class Annotation:
                 found.setdefault(entity.actor, []).append(entity)
         return found
 
-    def to_html(self) -> str:
-        """Right-to-left HTML with entities highlighted and each sentence's labels as a tooltip.
+    def to_html(self, *, full_page: bool = False) -> str:
+        """Right-to-left HTML: entities highlighted with their label and actor id, and after each
+        sentence visible badges for its request types, its stance (when not ``none``) and its
+        events; line breaks kept; a legend on top. ``full_page=True`` gives a whole document
+        (``<meta charset="utf-8">``, ``lang="ar"``, ``dir="rtl"``) to save as a file.
 
         >>> Annotation("في ليبيا", [Entity(3, 8, "ليبيا", "LOC", 0.9)], []).to_html()[:40]
         '<div dir="rtl" lang="ar" class="libya-nl'
         """
-        parts = ['<div dir="rtl" lang="ar" class="libya-nlp" style="line-height:2;font-size:1.1em">']
+        parts = ['<div dir="rtl" lang="ar" class="libya-nlp" style="line-height:2.1;font-size:1.1em">', _LEGEND]
         entities = sorted(self.entities, key=lambda e: e.start)
         pos = 0
         for sentence in self.sentences or [None]:
             start, end = (sentence.start, sentence.end) if sentence else (0, len(self.text))
-            parts.append(html.escape(self.text[pos:start]))
-            title = _sentence_title(sentence) if sentence else ""
-            parts.append(f'<span class="sentence" title="{html.escape(title)}">')
+            parts.append(_text_html(self.text[pos:start]))
+            parts.append('<span class="sentence">')
             cursor = start
             for entity in entities:
                 if entity.start < start or entity.end > end:
                     continue
-                parts.append(html.escape(self.text[cursor : entity.start]))
-                color = _COLORS.get(entity.label, "#eeeeee")
-                parts.append(
-                    f'<mark style="background:{color};padding:0 .2em;border-radius:.2em" '
-                    f'title="{entity.label} {entity.score:.2f}">{html.escape(entity.text)}'
-                    f'<sub style="font-size:.6em"> {entity.label}</sub></mark>'
-                )
+                parts.append(_text_html(self.text[cursor : entity.start]))
+                parts.append(_entity_html(entity))
                 cursor = entity.end
-            parts.append(html.escape(self.text[cursor:end]) + "</span>")
+            parts.append(_text_html(self.text[cursor:end]) + "</span>")
+            if sentence is not None:
+                parts.append(_badges_html(sentence))
             pos = end
-        parts.append(html.escape(self.text[pos:]) + "</div>")
-        return "".join(parts)
+        parts.append(_text_html(self.text[pos:]) + "</div>")
+        body = "".join(parts)
+        if not full_page:
+            return body
+        return ('<!DOCTYPE html>\n<html lang="ar" dir="rtl">\n<head>\n<meta charset="utf-8">\n'
+                '<title>libya_nlp annotation</title>\n</head>\n<body>\n' + body + "\n</body>\n</html>\n")
 
     def _repr_html_(self) -> str:
         return self.to_html()
 
 
 _COLORS = {"PER": "#ffd6a5", "ORG": "#a0c4ff", "LOC": "#caffbf", "MISC": "#ffc6ff"}
+_STANCE_COLORS = {"favor": "#2e7d32", "against": "#c62828"}
+_BADGE = "display:inline-block;margin:0 .25em;padding:0 .4em;border-radius:.6em;font-size:.75em;line-height:1.6;"
+_LEGEND = (
+    '<div class="legend" style="font-size:.8em;margin-bottom:.6em">'
+    + "".join(f'<mark style="background:{color};padding:0 .3em;margin:0 .2em">{label}</mark>'
+              for label, color in _COLORS.items())
+    + f'<span class="badge request" style="{_BADGE}background:#fff3cd;border:1px solid #d4a600">request type score</span>'
+    f'<span class="badge stance" style="{_BADGE}color:#fff;background:{_STANCE_COLORS["favor"]}">stance: favor</span>'
+    f'<span class="badge stance" style="{_BADGE}color:#fff;background:{_STANCE_COLORS["against"]}">stance: against</span>'
+    f'<span class="badge event" style="{_BADGE}background:#e8eaf6;border:1px solid #3949ab">requester → addressee: type</span>'
+    "</div>")
 
 
-def _sentence_title(sentence: SentenceAnnotation) -> str:
-    requests = ", ".join(f"{r.label} {r.score:.2f}" for r in sentence.request_types) or "no request"
+def _text_html(text: str) -> str:
+    return html.escape(text).replace("\n", "<br>\n")
+
+
+def _entity_html(entity: Entity) -> str:
+    color = _COLORS.get(entity.label, "#eeeeee")
+    tag = entity.label if entity.actor is None else f"{entity.label} · {entity.actor}"
+    return (f'<mark class="entity" data-label="{entity.label}" style="background:{color};padding:0 .2em;'
+            f'border-radius:.2em" title="{entity.label} {entity.score:.2f}">{html.escape(entity.text)}'
+            f'<sub style="font-size:.6em" dir="ltr"> {html.escape(tag)}</sub></mark>')
+
+
+def _badges_html(sentence: SentenceAnnotation) -> str:
+    badges = [f'<span class="badge request" style="{_BADGE}background:#fff3cd;border:1px solid #d4a600" dir="ltr">'
+              f"{html.escape(r.label)} {r.score:.2f}</span>" for r in sentence.request_types]
     stance = sentence.stance
-    return f"{requests} | stance toward {stance.target}: {stance.label} {stance.score:.2f}"
+    if stance.label in _STANCE_COLORS:
+        badges.append(f'<span class="badge stance" style="{_BADGE}color:#fff;background:{_STANCE_COLORS[stance.label]}">'
+                      f"{html.escape(stance.target)}: {stance.label} {stance.score:.2f}</span>")
+    for event in sentence.events:
+        requester = event.requester.actor if event.requester else "?"
+        addressee = event.addressee.actor if event.addressee else "?"
+        badges.append(f'<span class="badge event" style="{_BADGE}background:#e8eaf6;border:1px solid #3949ab" dir="ltr">'
+                      f"{html.escape(requester)} → {html.escape(addressee)}: {html.escape(event.type)}</span>")
+    return "".join(badges)

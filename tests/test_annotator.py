@@ -96,6 +96,39 @@ def test_html_view_marks_entities(annotator):
     assert html.startswith('<div dir="rtl"') and "<mark" in html
 
 
+def test_html_view_shows_labels_visibly_keeps_line_breaks_and_makes_a_page():
+    from html.parser import HTMLParser
+
+    from libya_nlp.output import Annotation, Entity, Event, LabelScore, Role, SentenceAnnotation, Stance
+
+    text = "طلب السراج من الجزائر دعما.\nورحبت أنقرة."
+    first, second = text.index("."), len(text)
+    result = Annotation(text, [Entity(4, 10, "السراج", "PER", 0.9, "LBY-GNA"), Entity(14, 21, "الجزائر", "LOC", 0.8, "DZA")],
+                        [SentenceAnnotation(0, first + 1, text[:first + 1], [LabelScore("military_aid", 0.91)],
+                                            Stance("حكومة الوفاق الوطني", "none", 0.9),
+                                            [Event("military_aid", 0.8, Role("LBY-GNA", 4, 10, "السراج"),
+                                                   Role("DZA", 14, 21, "الجزائر"))]),
+                         SentenceAnnotation(first + 2, second, text[first + 2:], [],
+                                            Stance("حكومة الوفاق الوطني", "favor", 0.7))])
+
+    class Text(HTMLParser):  # what a reader sees: the text nodes, not attributes or tooltips
+        def __init__(self):
+            super().__init__()
+            self.seen = []
+
+        def handle_data(self, data):
+            self.seen.append(data)
+
+    page = result.to_html(full_page=True)
+    reader = Text()
+    reader.feed(page)
+    visible = "".join(reader.seen)
+    assert "military_aid 0.91" in visible and "LBY-GNA → DZA: military_aid" in visible
+    assert "حكومة الوفاق الوطني: favor 0.70" in visible and "PER · LBY-GNA" in visible
+    assert "legend" in page and "<br>" in page  # the paragraph break survives
+    assert page.startswith("<!DOCTYPE html>") and '<meta charset="utf-8">' in page and 'lang="ar" dir="rtl"' in page
+
+
 def test_words_the_tokenizer_drops_are_outside_entities(annotator):
     # NFKC turns U+00A8 into a lone combining mark, which WordPiece drops: no subword, label O
     for text in ["¨", "طلب ¨ السراج", "\u0301\u0301"]:

@@ -262,3 +262,34 @@ def test_resume_drops_an_undecodable_line_names_it_and_redoes_its_document(tmp_p
     rows = read_out(out)
     assert sorted(r["id"] for r in rows) == sorted(r["id"] for r in records)
     assert sorted(rows, key=lambda r: r["id"]) == sorted(reference, key=lambda r: r["id"])
+
+
+def test_events_command_writes_one_row_per_event_from_text_or_annotations(tmp_path, tiny_tagger_dir,
+                                                                          tiny_classifier_dir, capsys):
+    import csv
+
+    from libya_nlp.event_table import COLUMNS
+
+    docs = tmp_path / "docs.jsonl"
+    write_jsonl(docs, [{"id": "a", "text": seed_texts()[0]}, {"id": "b", "text": "جملة بلا طلب."}])
+    direct = tmp_path / "direct.csv"
+    assert main(["events", str(docs), "-o", str(direct), *models(tiny_tagger_dir, tiny_classifier_dir)]) == 0
+    annotated = tmp_path / "annotated.jsonl"
+    assert main(["annotate", str(docs), "-o", str(annotated), *models(tiny_tagger_dir, tiny_classifier_dir)]) == 0
+    expected = sum(len(s["events"]) for record in read_out(annotated) for s in record["sentences"])
+    assert expected > 0, "the biased test classifier finds requests, so there are events"
+    again = tmp_path / "again.csv"
+    assert main(["events", str(annotated), "-o", str(again)]) == 0  # no model needed
+    with open(direct, encoding="utf-8") as a, open(again, encoding="utf-8") as b:
+        rows, rows_again = list(csv.DictReader(a)), list(csv.DictReader(b))
+    assert rows == rows_again and len(rows) == expected
+    assert tuple(rows[0]) == COLUMNS and {r["doc_id"] for r in rows} <= {"a", "b"}
+    assert f"{expected} events written" in capsys.readouterr().err
+
+
+def test_events_command_refuses_an_unknown_output_kind(tmp_path, capsys):
+    docs = tmp_path / "docs.jsonl"
+    write_jsonl(docs, [{"id": "a", "text": "نص."}])
+    with pytest.raises(SystemExit):
+        main(["events", str(docs), "-o", str(tmp_path / "events.xlsx")])
+    assert "name a .csv or .parquet file" in capsys.readouterr().err
