@@ -62,3 +62,15 @@ def test_resume_is_refused_for_a_task_that_cannot_resume(events_run, tmp_path, c
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
     assert train_main([str(tmp_path / "c.yaml"), "--resume"]) == 2
     assert "--resume is not supported for task 'events'" in capsys.readouterr().err
+
+
+def test_end_to_end_scoring_counts_every_gold_event(tiny_tagger_dir, tiny_classifier_dir):
+    from training.corpus import read_corpus
+    from training.evaluate_events import evaluate_end_to_end
+
+    records = read_corpus(TRAIN)[:12]
+    scores = evaluate_end_to_end(records, tagger=str(tiny_tagger_dir), classifier=str(tiny_classifier_dir),
+                                 events="rules")
+    assert scores["records"] == 12
+    assert scores["triples"]["support"] == sum(len(r.events or ()) for r in records) > 0
+    assert 0.0 <= scores["triples"]["f1"] <= 1.0 and 0.0 <= scores["gold_entities_found_exactly"] <= 1.0
