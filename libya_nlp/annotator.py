@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import functools
 import os
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -30,7 +32,7 @@ from libya_nlp.event_model import load_event_finder
 from libya_nlp.inference import prepare_model, resolve_device, resolve_dtype
 from libya_nlp.labels import DEFAULT_STANCE_TARGET, GNA_TARGET, HAFTAR_TARGET
 from libya_nlp.output import Annotation, Entity, SentenceAnnotation
-from libya_nlp.segmentation import split_sentences, tokenize
+from libya_nlp.segmentation import iter_sentences, split_sentences, tokenize
 from libya_nlp.stages import Chunk, SentenceResult, Stage, default_stages, entities_in, is_coded
 from libya_nlp.tagger import EntityTagger
 
@@ -125,25 +127,34 @@ class Annotator:
     def iter_annotate(
         self, texts: Iterable[str], *, batch_size: int = 32, stance_target: str | None = None
     ) -> Iterator[list[Annotation]]:
-        """Annotate a stream of texts, yielding the annotations of each chunk as it finishes.
+        """Annotate a stream of texts, yielding the annotations of the documents each chunk finishes,
+        in input order.
 
-        Memory stays bounded: a chunk holds about ``16 * batch_size`` sentences, and at most
-        one more chunk is prepared ahead.
+        Memory stays bounded by the batch, not by the documents: a chunk holds about
+        ``16 * batch_size`` sentences, pooled across short documents or cut out of a long one
+        (whose sentences are found window by window), and at most one more chunk is prepared
+        ahead. A long document's annotation comes out with the chunk that finishes it.
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         target = self.stance_target if stance_target is None else self._target(stance_target)
         target_words = [token.text for token in tokenize(target)]
-        chunks = _chunks(texts, sentence_budget=16 * batch_size)
+        documents: deque[_Document] = deque()
         with (ThreadPoolExecutor(max_workers=1) if self._overlap_preparation() else _InlineExecutor()) as worker:
             pending = None
-            for chunk_texts in chunks:
+            for items in _sentence_chunks(texts, documents, self.skip_non_arabic, budget=16 * batch_size):
                 ready = pending
-                pending = worker.submit(self._prepare, chunk_texts, target, target_words)
+                pending = worker.submit(self._prepare, items, target, target_words)
                 if ready is not None:
-                    yield self._run(ready.result(), batch_size)
+                    self._run(ready.result(), batch_size)
+                    finished = self._finished(documents)
+                    if finished:
+                        yield finished
             if pending is not None:
-                yield self._run(pending.result(), batch_size)
+                self._run(pending.result(), batch_size)
+            finished = self._finished(documents)
+            if finished:
+                yield finished
 
     def _overlap_preparation(self) -> bool:
         """Prepare the next chunk in a thread when that does not take cores from the model:
@@ -153,24 +164,60 @@ class Annotator:
     def _target(self, target: Any) -> str:
         return self.registry.target_text(_check_target(target), known=(GNA_TARGET, HAFTAR_TARGET))
 
-    def _prepare(self, texts: list[str], target: str, target_words: list[str]) -> Chunk:
-        docs = [[SentenceResult(sentence, is_coded(sentence.text, self.skip_non_arabic))
-                 for sentence in split_sentences(text)] for text in texts]
-        chunk = Chunk(texts, docs, target, target_words)
+    def _prepare(self, items: list[tuple[str, SentenceResult]], target: str, target_words: list[str]) -> Chunk:
+        chunk = Chunk(items, target, target_words)
         chunk.prepared = {stage.name: stage.prepare(chunk) for stage in self.stages}
         return chunk
 
-    def _run(self, chunk: Chunk, batch_size: int) -> list[Annotation]:
+    def _run(self, chunk: Chunk, batch_size: int) -> None:
         for stage in self.stages:
             stage.run(chunk, chunk.prepared.pop(stage.name), batch_size)
+        for _, result in chunk.items:
+            result.owner.remaining -= 1
+
+    def _finished(self, documents: deque[_Document]) -> list[Annotation]:
+        """Pop the leading documents whose every sentence has been through all stages."""
         model = {"tagger": self.tagger_name, "classifier": self.classifier_name,
                  "events": getattr(self.event_finder, "source", self.event_finder.name)}
-        return [Annotation(text=text, entities=[e for result in doc for e in result.entities],
-                           sentences=[SentenceAnnotation(start=r.sentence.start, end=r.sentence.end,
-                                                         text=r.sentence.text, request_types=r.request_types,
-                                                         stance=r.stance, events=r.events) for r in doc],
-                           model=model)
-                for text, doc in zip(chunk.texts, chunk.docs)]
+        out = []
+        while documents and documents[0].split and not documents[0].remaining:
+            doc = documents.popleft()
+            out.append(Annotation(text=doc.text, entities=[e for r in doc.results for e in r.entities],
+                                  sentences=[SentenceAnnotation(start=r.sentence.start, end=r.sentence.end,
+                                                                text=r.sentence.text, request_types=r.request_types,
+                                                                stance=r.stance, events=r.events)
+                                             for r in doc.results],
+                                  model=model))
+        return out
+
+
+@dataclass
+class _Document:
+    text: str
+    results: list[SentenceResult] = field(default_factory=list)
+    split: bool = False  # every sentence of the text has been found
+    remaining: int = 0  # sentences found but not yet through every stage
+
+
+def _sentence_chunks(texts: Iterable[str], documents: deque[_Document], skip_non_arabic: bool,
+                     budget: int) -> Iterator[list[tuple[str, SentenceResult]]]:
+    """Groups of about ``budget`` sentences across and within documents; each document read is
+    appended to ``documents`` (in order) as its sentences are found."""
+    items: list[tuple[str, SentenceResult]] = []
+    for text in texts:
+        doc = _Document(text)
+        documents.append(doc)
+        for sentence in iter_sentences(text):
+            result = SentenceResult(sentence, is_coded(sentence.text, skip_non_arabic), owner=doc)
+            doc.results.append(result)
+            doc.remaining += 1
+            items.append((text, result))
+            if len(items) >= budget:
+                yield items
+                items = []
+        doc.split = True
+    if items:
+        yield items
 
 
 def find_entities(tagger: EntityTagger, texts: Sequence[str], *, batch_size: int = 32) -> list[list[Entity]]:
@@ -270,20 +317,6 @@ class _InlineExecutor:
         future: Future = Future()
         future.set_result(function(*args))
         return future
-
-
-def _chunks(texts: Iterable[str], sentence_budget: int) -> Iterator[list[str]]:
-    """Group texts so that each group holds about ``sentence_budget`` sentences (by a cheap estimate)."""
-    chunk: list[str] = []
-    estimate = 0
-    for text in texts:
-        chunk.append(text)
-        estimate += 1 + text.count(".") + text.count("\n") + text.count("؟") + text.count("!")
-        if estimate >= sentence_budget:
-            yield chunk
-            chunk, estimate = [], 0
-    if chunk:
-        yield chunk
 
 
 def _check_text(text: Any, index: int | None = None) -> None:

@@ -35,6 +35,7 @@ class SentenceResult:
     request_types: list[LabelScore] = field(default_factory=list)
     stance: Stance | None = None
     events: list[Event] = field(default_factory=list)
+    owner: Any = None  # whoever assembles the document (the Annotator's bookkeeping)
 
     @property
     def words(self) -> list[str]:
@@ -43,19 +44,17 @@ class SentenceResult:
 
 @dataclass
 class Chunk:
-    """A group of texts annotated together; ``docs[i]`` holds the sentences of ``texts[i]``."""
+    """Sentences annotated together, each with the text of its document (a chunk may hold the
+    sentences of many short documents, or a slice of one long document)."""
 
-    texts: list[str]
-    docs: list[list[SentenceResult]]
+    items: list[tuple[str, SentenceResult]]
     target: str
     target_words: list[str]
     prepared: dict[str, Any] = field(default_factory=dict)
 
     def sentences(self) -> Iterator[tuple[str, SentenceResult]]:
         """Every sentence of the chunk with its document's text, in order."""
-        for text, doc in zip(self.texts, self.docs):
-            for result in doc:
-                yield text, result
+        return iter(self.items)
 
 
 class Stage(Protocol):

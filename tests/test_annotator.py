@@ -206,3 +206,31 @@ def test_annotate_takes_precision(tiny_tagger_dir, tiny_classifier_dir, annotato
     assert many[0].text == text
     with pytest.raises(ValueError, match="precision"):
         annotate(text, tagger=tiny_tagger_dir, classifier=tiny_classifier_dir, device="cpu", precision="fp8")
+
+
+def test_a_long_one_line_document_goes_through_in_bounded_chunks(annotator, monkeypatch):
+    long_text = " ".join(seed_texts()).replace("\n", " ") * 6
+    sizes = []
+    prepare = Annotator._prepare
+
+    def counting(self, items, *args):
+        sizes.append(len(items))
+        return prepare(self, items, *args)
+
+    monkeypatch.setattr(Annotator, "_prepare", counting)
+    small = annotator.annotate_batch([long_text, "قصير."], batch_size=2)
+    assert len(sizes) > 5 and max(sizes) <= 16 * 2  # the document was cut into chunks of the batch's size
+    sizes.clear()
+    whole = annotator.annotate_batch([long_text, "قصير."], batch_size=64)
+    assert [a.to_dict() for a in small] == [a.to_dict() for a in whole]
+    assert len(small[0].sentences) > 100
+
+
+def test_many_one_sentence_documents_are_pooled_into_full_chunks(annotator, monkeypatch):
+    sizes = []
+    prepare = Annotator._prepare
+    monkeypatch.setattr(Annotator, "_prepare", lambda self, items, *a: (sizes.append(len(items)), prepare(self, items, *a))[1])
+    docs = [f"طلب السراج من الجزائر دعما رقم {i}." for i in range(150)]
+    results = annotator.annotate_batch(docs, batch_size=4)
+    assert sizes == [64, 64, 22]  # 16 * batch_size sentences per chunk, across documents
+    assert [r.text for r in results] == docs

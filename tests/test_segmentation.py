@@ -40,3 +40,13 @@ def test_sentences_cover_their_tokens_in_order(text):
     for sentence in sentences:
         assert sentence.text == text[sentence.start:sentence.end]
         assert sentence.tokens[0].start == sentence.start and sentence.tokens[-1].end == sentence.end
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(["قال السراج", ".", "؟", "!", " ", "\n", "د.", "3.5", "«نعم.»", "&amp;", "<b>",
+                                 "حَفْتَر", "…", "U.S.", "x"]), max_size=60).map("".join),
+       st.integers(min_value=1, max_value=40))
+def test_windowed_sentences_equal_the_whole_split(text, window):
+    from libya_nlp.segmentation import iter_sentences
+
+    assert list(iter_sentences(text, window=window)) == split_sentences(text)
