@@ -155,8 +155,9 @@ def _drop_lines(output: Path, numbers: set[int]) -> None:
 
 
 def record_key(record: dict[str, Any]) -> str:
-    """What identifies an output line: the document id, or ``file:line`` for an error record."""
-    return _error_key(record["file"], record["line"]) if "error" in record else str(record["id"])
+    """What identifies an output line: the document id (also of a document refused as too long),
+    or ``file:line`` for the error record of an input line that had no usable id."""
+    return _error_key(record["file"], record["line"]) if "error" in record and "file" in record else str(record["id"])
 
 
 def _error_key(file: str, line: int) -> str:

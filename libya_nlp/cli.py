@@ -80,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     annotate.add_argument("inputs", nargs="+", metavar="INPUT", help=".txt or .jsonl files")
     annotate.add_argument("-o", "--output", type=Path, metavar="OUT.jsonl", help="output file (default: stdout)")
     annotate.add_argument("--resume", action="store_true", help="continue OUT.jsonl, skipping ids already in it")
+    annotate.add_argument("--max-doc-chars", type=_positive_int, default=None, metavar="N",
+                          help="write an error record instead of annotating a document longer than N characters "
+                               "(long documents are streamed in bounded memory either way)")
     _model_options(annotate)
 
     events = commands.add_parser("events", help="one CSV/Parquet row per event (requester -> addressee : type)",
@@ -311,6 +314,13 @@ def _annotate_to(handle: IO[str], paths: list[Path], annotator: object, args: ar
                 if item.key not in done:
                     write_record(handle, item.to_dict())
             elif item.id not in done:
+                if args.max_doc_chars and len(item.text) > args.max_doc_chars:
+                    bad += 1
+                    message = (f"document has {len(item.text):,} characters, over --max-doc-chars "
+                               f"{args.max_doc_chars:,}: split it, or raise the limit")
+                    print(f"libya-nlp: {item.id}: {message}", file=sys.stderr)
+                    write_record(handle, {"id": item.id, "error": message})
+                    continue
                 pending.append(item.id)
                 yield item.text
 

@@ -293,3 +293,18 @@ def test_events_command_refuses_an_unknown_output_kind(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["events", str(docs), "-o", str(tmp_path / "events.xlsx")])
     assert "name a .csv or .parquet file" in capsys.readouterr().err
+
+
+def test_max_doc_chars_writes_an_error_record_instead(tmp_path, tiny_tagger_dir, tiny_classifier_dir, capsys):
+    docs = tmp_path / "docs.jsonl"
+    write_jsonl(docs, [{"id": "short", "text": "طلب السراج دعما."}, {"id": "long", "text": "قال السراج. " * 200}])
+    out = tmp_path / "out.jsonl"
+    assert main(["annotate", str(docs), "-o", str(out), "--max-doc-chars", "1000",
+                 *models(tiny_tagger_dir, tiny_classifier_dir)]) == 1
+    rows = {r["id"]: r for r in read_out(out)}
+    assert "sentences" in rows["short"] and "over --max-doc-chars 1,000" in rows["long"]["error"]
+    assert "long: document has 2,400 characters" in capsys.readouterr().err
+    # a resumed run counts the error record as done: nothing is written twice
+    assert main(["annotate", str(docs), "-o", str(out), "--max-doc-chars", "1000", "--resume",
+                 *models(tiny_tagger_dir, tiny_classifier_dir)]) == 0
+    assert sorted(r["id"] for r in read_out(out)) == ["long", "short"]
