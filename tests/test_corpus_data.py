@@ -12,6 +12,7 @@ from training.validate import counts, validate
 
 CORPUS = [ROOT / "training" / "data" / "libya" / name for name in ("train.jsonl", "dev.jsonl")]
 REAL_NEWS_LINES = [ROOT / "training" / "data" / "libya" / name for name in ("realnews_train.jsonl", "realnews_dev.jsonl")]
+ROLES = [ROOT / "training" / "data" / "libya" / name for name in ("roles_train.jsonl", "roles_dev.jsonl")]
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +88,7 @@ def test_real_news_lines_are_valid_beside_the_corpus_and_mostly_not_requests():
     assert 0.1 <= dev / len(lines) <= 0.2
 
 
-@pytest.mark.parametrize("path", CORPUS + REAL_NEWS_LINES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", CORPUS + REAL_NEWS_LINES + ROLES, ids=lambda p: p.name)
 def test_every_record_carries_actor_ids_and_its_events(path):
     """ANNOTATION.md §7: every entity has `actor`; every record with request types has `events`."""
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
@@ -120,3 +121,8 @@ def test_validator_checks_events_and_actor_ids(tmp_path):
     assert "e.jsonl:3: event 0: requester points at entity 2, which has no actor" in problems
     assert "e.jsonl:4: event 0: type 'mediation' is not one of the record's request_types" in problems
     assert "e.jsonl:5: request types ['security_cooperation'] have no event" in problems
+
+
+def test_all_corpus_files_validate_together():
+    """Ids unique and no near duplicates across every file the configs train on."""
+    assert validate(CORPUS + REAL_NEWS_LINES + ROLES).problems == []
