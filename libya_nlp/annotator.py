@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import os
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -125,7 +125,8 @@ class Annotator:
         return results
 
     def iter_annotate(
-        self, texts: Iterable[str], *, batch_size: int = 32, stance_target: str | None = None
+        self, texts: Iterable[str], *, batch_size: int = 32, stance_target: str | None = None,
+        on_sentences: Callable[[int], None] | None = None,
     ) -> Iterator[list[Annotation]]:
         """Annotate a stream of texts, yielding the annotations of the documents each chunk finishes,
         in input order.
@@ -133,7 +134,9 @@ class Annotator:
         Memory stays bounded by the batch, not by the documents: a chunk holds about
         ``16 * batch_size`` sentences, pooled across short documents or cut out of a long one
         (whose sentences are found window by window), and at most one more chunk is prepared
-        ahead. A long document's annotation comes out with the chunk that finishes it.
+        ahead. A long document's annotation comes out with the chunk that finishes it;
+        ``on_sentences(n)`` is called after every chunk with the number of sentences it annotated
+        (progress inside long documents).
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -146,12 +149,12 @@ class Annotator:
                 ready = pending
                 pending = worker.submit(self._prepare, items, target, target_words)
                 if ready is not None:
-                    self._run(ready.result(), batch_size)
+                    self._run(ready.result(), batch_size, on_sentences)
                     finished = self._finished(documents)
                     if finished:
                         yield finished
             if pending is not None:
-                self._run(pending.result(), batch_size)
+                self._run(pending.result(), batch_size, on_sentences)
             finished = self._finished(documents)
             if finished:
                 yield finished
@@ -169,11 +172,13 @@ class Annotator:
         chunk.prepared = {stage.name: stage.prepare(chunk) for stage in self.stages}
         return chunk
 
-    def _run(self, chunk: Chunk, batch_size: int) -> None:
+    def _run(self, chunk: Chunk, batch_size: int, on_sentences: Callable[[int], None] | None = None) -> None:
         for stage in self.stages:
             stage.run(chunk, chunk.prepared.pop(stage.name), batch_size)
         for _, result in chunk.items:
             result.owner.remaining -= 1
+        if on_sentences is not None:
+            on_sentences(len(chunk.items))
 
     def _finished(self, documents: deque[_Document]) -> list[Annotation]:
         """Pop the leading documents whose every sentence has been through all stages."""

@@ -325,16 +325,19 @@ def _annotate_to(handle: IO[str], paths: list[Path], annotator: object, args: ar
                 yield item.text
 
     started = time.perf_counter()
-    sentences = 0
+    documents = 0
     show = sys.stderr.isatty() and rank == 0
-    with tqdm(unit="doc", file=sys.stderr, disable=not show, dynamic_ncols=True) as progress:
-        for annotations in annotator.iter_annotate(texts(), batch_size=args.batch_size):  # type: ignore[attr-defined]
+    with tqdm(unit="sent", file=sys.stderr, disable=not show, dynamic_ncols=True) as progress:
+        def advance(sentences: int) -> None:  # after every chunk, also inside a long document
+            progress.update(sentences)
+            progress.set_postfix(docs=documents, sent_per_s=f"{progress.n / (time.perf_counter() - started):.1f}")
+
+        for annotations in annotator.iter_annotate(texts(), batch_size=args.batch_size,  # type: ignore[attr-defined]
+                                                   on_sentences=advance):
             for annotation in annotations:
                 write_record(handle, {"id": pending.popleft(), **annotation.to_dict()})
-                sentences += len(annotation.sentences)
+            documents += len(annotations)
             handle.flush()
-            progress.update(len(annotations))
-            progress.set_postfix(sent_per_s=f"{sentences / (time.perf_counter() - started):.1f}")
     handle.flush()
     return 1 if bad else 0
 

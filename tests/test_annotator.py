@@ -234,3 +234,11 @@ def test_many_one_sentence_documents_are_pooled_into_full_chunks(annotator, monk
     results = annotator.annotate_batch(docs, batch_size=4)
     assert sizes == [64, 64, 22]  # 16 * batch_size sentences per chunk, across documents
     assert [r.text for r in results] == docs
+
+
+def test_progress_is_reported_in_sentences_inside_a_long_document(annotator):
+    long_text = " ".join(seed_texts()).replace("\n", " ") * 3
+    seen = []
+    results = [a for chunk in annotator.iter_annotate([long_text], batch_size=2, on_sentences=seen.append)
+               for a in chunk]
+    assert len(seen) > 3 and sum(seen) == len(results[0].sentences)  # many reports before the one document ends
