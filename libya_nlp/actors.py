@@ -66,8 +66,9 @@ _LOCATIVE = frozenset(normalize_alias(w) for w in (
     "في", "إلى", "حول", "داخل", "عبر", "نحو", "جنوب", "شمال", "شرق", "غرب", "وسط", "أنحاء", "خارج",
     "مدينة", "العاصمة", "أراضي", "ضواحي", "محيط", "قرب", "بالقرب", "شرقي", "غربي", "جنوبي", "شمالي",
     "تخوم", "أطراف", "سواحل", "حدود", "مطار", "ميناء", "بلدة", "منطقة", "بمدينة", "بالعاصمة", "بشأن", "زيارة",
-    "زيارته", "زيارتها", "قبالة", "سماء", "أجواء", "in", "for", "on", "to", "at", "near", "across", "into",
+    "زيارته", "زيارتها", "قبالة", "سماء", "أجواء", "أرجاء", "in", "for", "on", "to", "at", "near", "across", "into",
     "from", "with", "inside", "outside", "about"))
+_PLACE_NOUNS = frozenset(normalize_alias(w) for w in ("العاصمة", "مدينة", "بلدة", "أرجاء", "أنحاء"))
 # Titles that may stand before a person's name inside a PER span (المشير خليفة حفتر).
 _TITLES = frozenset(normalize_alias(w) for w in (
     "الرئيس", "المشير", "اللواء", "العقيد", "الفريق", "العميد", "الوزير", "السيد", "السيدة", "الشيخ", "الدكتور",
@@ -245,8 +246,12 @@ class ActorRegistry:
         return None
 
     def _locative(self, before: str) -> bool:
-        previous = normalize_alias(before).split()[-1:]
-        return bool(previous) and any(reading in _LOCATIVE for reading in clitic_readings(previous[0]))
+        """The word before is locative (``في``، ``جنوب``), or ``العاصمة``/``مدينة`` come two words
+        before (``العاصمة النمساوية فيينا``)."""
+        words = normalize_alias(before).split()
+        if words and any(reading in _LOCATIVE for reading in clitic_readings(words[-1])):
+            return True
+        return len(words) > 1 and any(reading in _PLACE_NOUNS for reading in clitic_readings(words[-2]))
 
     def target_text(self, target: str, known: tuple[str, ...] = ()) -> str:
         """A stance target given as an id becomes text: the first of ``known`` (the targets a

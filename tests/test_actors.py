@@ -40,6 +40,7 @@ def test_a_place_after_a_locative_word_is_only_a_place(registry):
     assert registry.resolve("طرابلس", "LOC", before="الهجوم على جنوب ") is None
     assert registry.resolve("القاهرة", "LOC", before="وفي ") is None          # a clitic on the locative word
     assert registry.resolve("وبريطانيا", "LOC") == "GBR"                     # the ب of the name is no clitic
+    assert registry.resolve("فيينا", "LOC", before="استضافة العاصمة النمساوية ") is None
     assert registry.resolve("طرابلس", "ORG") == "LBY-GNA" and registry.resolve("طرابلس", "LOC") is None
     # an ORG span is never a mere place
     assert registry.resolve("ليبيا", "ORG", before="في ") == "LBY"
