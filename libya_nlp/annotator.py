@@ -49,6 +49,8 @@ class Annotator:
             for the embedded default.
         events: the events model (requester and addressee of each request): ``None`` for the
             embedded default, ``"rules"`` for the rule baseline, or a directory with ``events.json``.
+        actors: an actor registry YAML of the shape of ``libya_nlp/resources/actors.yaml`` (your
+            own copy with more ids or aliases); ``None`` for the shipped one.
         device: "cpu", "cuda", "cuda:1", or ``None`` for CUDA when available.
         stance_target: the actor stance is read toward, unless a call names another: Arabic
             text, or a registry id (``"LBY-LNA"``), read as the name the classifier was trained
@@ -70,6 +72,7 @@ class Annotator:
         classifier: ModelSource = None,
         *,
         events: ModelSource = None,
+        actors: ModelSource = None,
         device: str | torch.device | None = None,
         stance_target: str = DEFAULT_STANCE_TARGET,
         precision: str = "auto",
@@ -78,7 +81,7 @@ class Annotator:
         self.skip_non_arabic = skip_non_arabic
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(self.device, precision)
-        self.registry = ActorRegistry.load()
+        self.registry = ActorRegistry.load(actors)
         self.stance_target = self._target(stance_target)
         tagger_model, tagger_tokenizer, self.tagger_name = load_tagger(tagger)
         classifier_model, classifier_tokenizer, self.classifier_name = load_classifier(classifier)

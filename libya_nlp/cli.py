@@ -23,7 +23,8 @@ from typing import IO
 from libya_nlp.labels import DEFAULT_STANCE_TARGET
 
 _ANNOTATE_HELP = """\
-Annotate documents: entities, request types and stance, one JSON line per document.
+Annotate documents: entities with actor ids, request types, stance and events, one JSON line
+per document ({"id": ..., then the fields of Annotation.to_dict()}).
 
 INPUT is a .txt file (one document; its id is the file name) or a .jsonl file with
 {"id": ..., "text": ...} on each line. Results are written as each batch finishes, to
@@ -53,7 +54,7 @@ that `annotate` wrote (records with "sentences": read as they are, no model runs
 def _model_options(command: argparse.ArgumentParser) -> None:
     """The options that choose and run the models, shared by ``annotate`` and ``events``."""
     command.add_argument("--batch-size", type=_positive_int, default=32, metavar="N",
-                         help="windows per model call (default: 32)")
+                         help="windows per model call; a sentence is one window unless longer than the model takes (default: 32)")
     command.add_argument("--device", default=None, metavar="D", help="cpu, cuda, cuda:1 (default: CUDA if available)")
     command.add_argument("--stance-target", default=DEFAULT_STANCE_TARGET, metavar="T",
                          help=f"actor to read stance toward, as text or a registry id (default: {DEFAULT_STANCE_TARGET})")
@@ -72,10 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] in ("train", "benchmark"):  # their own parsers read everything after the name
         return _train(argv[1:]) if argv[0] == "train" else _benchmark(argv[1:])
-    parser = argparse.ArgumentParser(prog="libya-nlp", description="Arabic news about Libya: entities, requests, stance.")
+    parser = argparse.ArgumentParser(prog="libya-nlp", description="Arabic news about Libya: entities and actor ids, "
+                                     "requests, stance, events (requester -> addressee : type).")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    annotate = commands.add_parser("annotate", help="annotate .txt/.jsonl documents to JSON lines",
+    annotate = commands.add_parser("annotate", help="annotate .txt/.jsonl documents to JSON lines (entities, actors, requests, stance, events)",
                                    description=_ANNOTATE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     annotate.add_argument("inputs", nargs="+", metavar="INPUT", help=".txt or .jsonl files")
     annotate.add_argument("-o", "--output", type=Path, metavar="OUT.jsonl", help="output file (default: stdout)")

@@ -83,3 +83,19 @@ def test_a_family_name_inside_another_persons_name_is_not_that_person(registry):
 def test_latin_mentions_and_english_locatives(registry):
     assert registry.resolve("NATO", "ORG") == "NATO"
     assert registry.resolve("Libya", "LOC", before="the UN envoy for ") is None
+
+
+def test_an_annotator_can_use_its_own_registry(tmp_path, tiny_tagger_dir, tiny_classifier_dir):
+    import yaml
+
+    from libya_nlp import Annotator
+    from libya_nlp.checkpoints import default_model_dir
+
+    data = yaml.safe_load((default_model_dir("tagger").parents[2] / "resources" / "actors.yaml").read_text(encoding="utf-8"))
+    data["actors"].append({"id": "LBY-ZAW", "kind": "council", "country": "LBY", "name_en": "Zawiya council",
+                           "names_ar": ["مجلس الزاوية"]})
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    annotator = Annotator(tagger=tiny_tagger_dir, classifier=tiny_classifier_dir, actors=path, device="cpu")
+    assert annotator.registry.resolve("ومجلس الزاوية", "ORG") == "LBY-ZAW"
+    assert ActorRegistry.load().resolve("ومجلس الزاوية", "ORG") is None
