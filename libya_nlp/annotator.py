@@ -162,6 +162,13 @@ class Annotator:
             if finished:
                 yield finished
 
+    def annotate_dataset(self, dataset: Any, *, text_column: str = "text", batch_size: int = 32) -> Any:
+        """A ``datasets.Dataset``/``IterableDataset`` with an ``annotation`` column (JSON strings);
+        see :func:`libya_nlp.integrations.datasets.annotate_dataset`."""
+        from libya_nlp.integrations.datasets import annotate_dataset
+
+        return annotate_dataset(dataset, text_column=text_column, batch_size=batch_size, annotator=self)
+
     def _overlap_preparation(self) -> bool:
         """Prepare the next chunk in a thread when that does not take cores from the model:
         on CUDA, or on a CPU with more cores than torch's threads."""

@@ -12,6 +12,7 @@ what an earlier run wrote, drops a half-written last line, and skips what is don
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -56,8 +57,9 @@ def check_inputs(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
         path = Path(raw)
         if not path.is_file():
             raise ValueError(f"input {path} does not exist or is not a file")
-        if path.suffix not in (".txt", ".jsonl"):
-            raise ValueError(f"input {path}: expected a .txt file (one document) or .jsonl (one {{id, text}} a line)")
+        if path.suffix not in (".txt", ".jsonl") and not path.name.endswith(".jsonl.gz"):
+            raise ValueError(f"input {path}: expected a .txt file (one document) or .jsonl / .jsonl.gz "
+                             "(one {id, text} a line)")
         checked.append(path)
     return checked
 
@@ -89,7 +91,8 @@ def _read_file(path: Path) -> Iterator[tuple[int, Document | BadRecord]]:
         except UnicodeDecodeError as error:
             yield 0, BadRecord(str(path), 0, f"not UTF-8 text: {error}", path.name)
         return
-    with open(path, "rb") as handle:
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rb") as handle:
         for number, raw in enumerate(handle, start=1):
             if number == 1 and raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 BOM (Windows editors write one)
                 raw = raw[3:]

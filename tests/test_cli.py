@@ -308,3 +308,15 @@ def test_max_doc_chars_writes_an_error_record_instead(tmp_path, tiny_tagger_dir,
     assert main(["annotate", str(docs), "-o", str(out), "--max-doc-chars", "1000", "--resume",
                  *models(tiny_tagger_dir, tiny_classifier_dir)]) == 0
     assert sorted(r["id"] for r in read_out(out)) == ["long", "short"]
+
+
+def test_gzipped_jsonl_inputs_are_read(tmp_path, tiny_tagger_dir, tiny_classifier_dir):
+    import gzip
+
+    path = tmp_path / "archive.jsonl.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as handle:
+        for i in range(3):
+            handle.write(json.dumps({"id": f"g{i}", "text": f"طلب السراج دعما {i}."}, ensure_ascii=False) + "\n")
+    out = tmp_path / "out.jsonl"
+    assert main(["annotate", str(path), "-o", str(out), *models(tiny_tagger_dir, tiny_classifier_dir)]) == 0
+    assert [r["id"] for r in read_out(out)] == ["g0", "g1", "g2"]
