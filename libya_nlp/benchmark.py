@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from libya_nlp.labels import DEFAULT_STANCE_TARGET
+from libya_nlp.labels import DEFAULT_STANCE_TARGET, PRECISIONS
 
 _CORPUS = Path(__file__).resolve().parent.parent / "training" / "data" / "libya" / "dev.jsonl"
 _SEEDS = Path(__file__).resolve().parent.parent / "seeds"
@@ -249,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sentences", type=int, default=512)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=2, help="timed runs; the best is reported")
-    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "int8"],
+    parser.add_argument("--precision", default="auto", choices=PRECISIONS,
                         help="libya_nlp's precision (the HF baselines run in fp32 and in the same dtype)")
     parser.add_argument("--tagger", default=None, help="tagger checkpoint (default: embedded)")
     parser.add_argument("--classifier", default=None, help="classifier checkpoint (default: embedded)")

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from libya_nlp.labels import DEFAULT_STANCE_TARGET
+from libya_nlp.labels import DEFAULT_STANCE_TARGET, PRECISIONS
 
 _ANNOTATE_HELP = """\
 Annotate documents: entities with actor ids, request types, stance and events, one JSON line
@@ -62,7 +62,7 @@ def _model_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--classifier", default=None, metavar="DIR", help="classifier checkpoint (default: embedded)")
     command.add_argument("--events", dest="events_model", default=None, metavar="DIR",
                          help="events model folder, or 'rules' for the rule baseline (default: embedded)")
-    command.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "int8"],
+    command.add_argument("--precision", default="auto", choices=PRECISIONS,
                          help="auto: bf16 on CUDA and on CPUs with native bf16, else fp32; int8: CPU, quantised")
     command.add_argument("--skip-non-arabic", action="store_true",
                          help="code nothing in sentences without an Arabic letter (English captions, credits)")

@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from libya_nlp.labels import PRECISIONS
+
 # A window: input_ids, attention_mask and (optionally) token_type_ids, as int lists.
 Features = dict[str, list[int]]
 # What a head function returns for a batch: tensors with the batch as first dimension.
@@ -46,7 +48,6 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
     return resolved
 
 
-PRECISIONS = ("auto", "fp32", "bf16", "int8")
 
 
 def resolve_dtype(device: torch.device, precision: str = "auto") -> torch.dtype:

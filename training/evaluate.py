@@ -21,7 +21,7 @@ import numpy as np
 from libya_nlp.annotator import find_entities
 from libya_nlp.checkpoints import CheckpointError, load_classifier, load_tagger
 from libya_nlp.classifier import SentenceClassifier
-from libya_nlp.labels import ENTITY_TYPES, GNA_TARGET
+from libya_nlp.labels import ENTITY_TYPES, GNA_TARGET, PRECISIONS
 from libya_nlp.segmentation import tokenize
 from libya_nlp.tagger import EntityTagger
 from training.conll import DataError, TaggedSentence, read_conll
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
                              "model card (e.g. --record-as anercorp_test)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--device", default=None)
-    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "int8"],
+    parser.add_argument("--precision", default="auto", choices=PRECISIONS,
                         help="as in annotate(): auto = bf16 on CUDA and bf16-capable CPUs; int8 = CPU dynamic quantisation")
     args = parser.parse_args(argv)
     from libya_nlp.inference import prepare_model, resolve_device
