@@ -57,9 +57,11 @@ def check_inputs(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
         path = Path(raw)
         if not path.is_file():
             raise ValueError(f"input {path} does not exist or is not a file")
-        if path.suffix not in (".txt", ".jsonl") and not path.name.endswith(".jsonl.gz"):
-            raise ValueError(f"input {path}: expected a .txt file (one document) or .jsonl / .jsonl.gz "
-                             "(one {id, text} a line)")
+        if path.suffix not in (".txt", ".jsonl", ".parquet") and not path.name.endswith(".jsonl.gz"):
+            raise ValueError(f"input {path}: expected a .txt file (one document), .jsonl / .jsonl.gz "
+                             "(one {id, text} a line) or .parquet (columns id and text)")
+        if path.suffix == ".parquet":
+            _check_parquet(path)
         checked.append(path)
     return checked
 
@@ -81,8 +83,41 @@ def read_documents(paths: Iterable[Path]) -> Iterator[Document | BadRecord]:
             yield item
 
 
+def _check_parquet(path: Path) -> None:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise ValueError(f"input {path}: reading Parquet needs pyarrow (pip install 'libya-nlp[datasets]')") from None
+    names = pq.ParquetFile(path).schema_arrow.names
+    missing = [name for name in ("id", "text") if name not in names]
+    if missing:
+        raise ValueError(f"input {path}: no column {', '.join(missing)} (it has {', '.join(names)}); "
+                         "a Parquet input needs columns id and text")
+
+
+def _read_parquet(path: Path) -> Iterator[tuple[int, Document | BadRecord]]:
+    """(row number from 1, item) pairs, read a batch of rows at a time."""
+    import pyarrow.parquet as pq
+
+    number = 0
+    for batch in pq.ParquetFile(path).iter_batches(columns=["id", "text"], batch_size=1024):
+        for row in batch.to_pylist():
+            number += 1
+            doc_id, text = row["id"], row["text"]
+            if not isinstance(doc_id, (str, int)) or isinstance(doc_id, bool) or str(doc_id) == "":
+                yield number, BadRecord(str(path), number, 'missing or invalid "id" (a non-empty string or integer)')
+            elif not isinstance(text, str):
+                yield number, BadRecord(str(path), number, f'"text" must be a string, got {type(text).__name__}',
+                                        str(doc_id))
+            else:
+                yield number, Document(str(doc_id), text)
+
+
 def _read_file(path: Path) -> Iterator[tuple[int, Document | BadRecord]]:
-    """(line number, item) pairs; a .txt file is one document at line 0."""
+    """(line number, item) pairs; a .txt file is one document at line 0; a Parquet row counts as a line."""
+    if path.suffix == ".parquet":
+        yield from _read_parquet(path)
+        return
     if path.suffix == ".txt":
         try:
             # the file's own text: CRLF stays CRLF, so offsets index the file as it is on disk

@@ -26,8 +26,8 @@ _ANNOTATE_HELP = """\
 Annotate documents: entities with actor ids, request types, stance and events, one JSON line
 per document ({"id": ..., then the fields of Annotation.to_dict()}).
 
-INPUT is a .txt file (one document; its id is the file name) or a .jsonl (or .jsonl.gz) file
-with {"id": ..., "text": ...} on each line. Results are written as each batch finishes, to
+INPUT is a .txt file (one document; its id is the file name), a .jsonl (or .jsonl.gz) file
+with {"id": ..., "text": ...} on each line, or a .parquet file with columns id and text. Results are written as each batch finishes, to
 OUT.jsonl or to standard output. A malformed input line is reported on stderr with its
 file and line number and written as an {"id"/"file", "line", "error"} record; the rest is
 processed and the exit code is 1 at the end.

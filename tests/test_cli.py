@@ -320,3 +320,21 @@ def test_gzipped_jsonl_inputs_are_read(tmp_path, tiny_tagger_dir, tiny_classifie
     out = tmp_path / "out.jsonl"
     assert main(["annotate", str(path), "-o", str(out), *models(tiny_tagger_dir, tiny_classifier_dir)]) == 0
     assert [r["id"] for r in read_out(out)] == ["g0", "g1", "g2"]
+
+
+def test_parquet_inputs_are_read_and_bad_rows_named(tmp_path, tiny_tagger_dir, tiny_classifier_dir, capsys):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "archive.parquet"
+    pq.write_table(pa.table({"id": ["p0", "p1", "p2"], "text": ["طلب السراج دعما.", None, "نص ثالث."],
+                             "date": ["2019-04-04"] * 3}), path)
+    out = tmp_path / "out.jsonl"
+    assert main(["annotate", str(path), "-o", str(out), *models(tiny_tagger_dir, tiny_classifier_dir)]) == 1
+    rows = {r["id"]: r for r in read_out(out)}
+    assert "sentences" in rows["p0"] and "sentences" in rows["p2"] and rows["p1"]["line"] == 2
+    assert "archive.parquet:2" in capsys.readouterr().err
+    pq.write_table(pa.table({"body": ["x"]}), tmp_path / "wrong.parquet")
+    with pytest.raises(SystemExit):
+        main(["annotate", str(tmp_path / "wrong.parquet"), "-o", str(tmp_path / "o2.jsonl")])
+    assert "no column id, text" in capsys.readouterr().err
