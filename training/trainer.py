@@ -6,6 +6,8 @@ metric and stops early; ``accelerate launch -m training.train CONFIG`` runs it d
 
 from __future__ import annotations
 
+import contextlib
+
 import json
 import shutil
 from collections.abc import Callable
@@ -34,17 +36,22 @@ def use_bf16() -> bool:
 
 
 class _Trainer(Trainer):
-    """A Trainer that can run its whole loop under CPU bf16 autocast (``training.cpu_bf16``).
+    """A Trainer whose forward passes run under CPU bf16 autocast (``training.cpu_bf16``).
 
     The Trainer's own ``bf16`` flag on a CPU needs ``use_cpu=True``, which fixes accelerate's
-    process-wide state to CPU and breaks a later ``Accelerator()`` in the same process.
+    process-wide state to CPU and breaks a later ``Accelerator()`` in the same process. Autocast is
+    entered per forward pass (training and evaluation steps), never around the whole loop: one
+    autocast context held across steps keeps its cache of bf16 weight copies, so every forward pass
+    then ran on the weights of the first step while the optimizer moved the fp32 weights blindly
+    (the logged dev score stayed that of the starting model while the returned model got worse).
     """
 
     cpu_bf16 = False
 
-    def train(self, *args: Any, **kwargs: Any) -> Any:
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.cpu_bf16):
-            return super().train(*args, **kwargs)
+    def autocast_smart_context_manager(self, cache_enabled: bool | None = True) -> contextlib.AbstractContextManager:
+        if self.cpu_bf16:
+            return torch.autocast("cpu", dtype=torch.bfloat16)
+        return super().autocast_smart_context_manager(cache_enabled)
 
 
 def make_trainer(
