@@ -27,7 +27,6 @@ from libya_nlp.modeling import LibyaClassifierModel
 from libya_nlp.segmentation import tokenize
 from training.baselines import tfidf_request_baseline
 from training.config import TrainConfig
-from training.conll import DataError
 from training.corpus import CorpusRecord, parse_record  # noqa: F401 - parse_record is used by the doctest
 from training.evaluate import evaluate_classifier
 from training.metrics import request_scores, stance_scores, tune_shared_threshold, tune_thresholds
