@@ -24,29 +24,23 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Sequence
 from itertools import product
 from pathlib import Path
 from typing import Any
 
-from libya_nlp.actors import ActorRegistry, clitic_readings, normalize_alias
-from libya_nlp.events import RECEIVE_WORDS, REQUEST_WORDS, RuleEventFinder
+from libya_nlp.actors import ActorRegistry, normalize_alias
+from libya_nlp.events import RECEIVE_WORDS, REQUEST_WORDS, RuleEventFinder, lexicon_form, sentence_words
 from libya_nlp.output import Entity, Event, Role
 
 ROLES: tuple[str, ...] = ("none", "requester", "addressee")
 MODEL_FILE = "events.json"
-_WORD_RE = re.compile(r"\w+")
 _SPEECH = frozenset(normalize_alias(w) for w in ("قال", "قالت", "أكد", "أكدت", "أعلن", "أعلنت", "أوضح", "أوضحت",
                                                   "أضاف", "أضافت", "ذكر", "ذكرت", "أفاد", "أفادت", "وفق", "حسب"))
 
 
 def _bucket(n: int) -> str:
     return str(n) if n < 3 else "3-4" if n < 5 else "5-8" if n < 9 else "9+"
-
-
-def _lexicon_word(word: str, lexicon: frozenset[str]) -> str | None:
-    return next((reading for reading in clitic_readings(word) if reading in lexicon), None)
 
 
 def candidate_features(text: str, candidates: Sequence[Entity], offset: int,
@@ -60,11 +54,11 @@ def candidate_features(text: str, candidates: Sequence[Entity], offset: int,
     >>> "prev=من" in features[1], "side=after" in features[0]
     (True, True)
     """
-    words = [(m.start() + offset, m.end() + offset, normalize_alias(m.group())) for m in _WORD_RE.finditer(text)]
-    triggers = [i for i, w in enumerate(words) if _lexicon_word(w[2], REQUEST_WORDS)]
+    words = sentence_words(text, offset)
+    triggers = [i for i, w in enumerate(words) if lexicon_form(w[2], REQUEST_WORDS)]
     first = triggers[0] if triggers else None
-    trigger_word = _lexicon_word(words[first][2], REQUEST_WORDS) if first is not None else "NONE"
-    received = first is not None and any(_lexicon_word(w[2], RECEIVE_WORDS) for w in words[max(0, first - 4):first])
+    trigger_word = lexicon_form(words[first][2], REQUEST_WORDS) if first is not None else "NONE"
+    received = first is not None and any(lexicon_form(w[2], RECEIVE_WORDS) for w in words[max(0, first - 4):first])
     voice = "received" if received else "active"
     word_index = [next((i for i, w in enumerate(words) if w[1] > e.start), len(words)) for e in candidates]
     end_index = [next((i for i, w in enumerate(words) if w[0] >= e.end), len(words)) for e in candidates]

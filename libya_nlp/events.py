@@ -62,7 +62,7 @@ class RuleEventFinder:
 
     def roles(self, text: str, actors: Sequence[Entity], offset: int) -> tuple[Entity | None, Entity | None]:
         """(requester, addressee) among ``actors`` by the word order around the request word."""
-        words = [(m.start() + offset, m.end() + offset, normalize_alias(m.group())) for m in _WORD_RE.finditer(text)]
+        words = sentence_words(text, offset)
         trigger = next((i for i, w in enumerate(words) if _is(w[2], REQUEST_WORDS)), None)
         if trigger is None:
             first = actors[0] if actors else None
@@ -93,5 +93,19 @@ class RuleEventFinder:
         return "ل" in self.registry.clitics(entity.text)
 
 
+def sentence_words(text: str, offset: int) -> list[tuple[int, int, str]]:
+    """(start, end, matching key) of each word of a sentence that starts at ``offset`` of its document."""
+    return [(m.start() + offset, m.end() + offset, normalize_alias(m.group())) for m in _WORD_RE.finditer(text)]
+
+
+def lexicon_form(word: str, lexicon: frozenset[str]) -> str | None:
+    """The reading of ``word`` (clitics off) that ``lexicon`` holds, or ``None``.
+
+    >>> lexicon_form("وطالب", REQUEST_WORDS)
+    'طالب'
+    """
+    return next((reading for reading in clitic_readings(word) if reading in lexicon), None)
+
+
 def _is(word: str, lexicon: frozenset[str]) -> bool:
-    return any(reading in lexicon for reading in clitic_readings(word))
+    return lexicon_form(word, lexicon) is not None
