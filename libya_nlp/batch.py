@@ -73,7 +73,7 @@ def read_documents(paths: Iterable[Path]) -> Iterator[Document | BadRecord]:
     """
     seen: dict[str, str] = {}
     for path in paths:
-        for number, item in _read_file(path):
+        for number, item in read_file(path):
             if isinstance(item, Document):
                 where = f"{path}:{number}" if number else str(path)
                 if item.id in seen:
@@ -113,7 +113,7 @@ def _read_parquet(path: Path) -> Iterator[tuple[int, Document | BadRecord]]:
                 yield number, Document(str(doc_id), text)
 
 
-def _read_file(path: Path) -> Iterator[tuple[int, Document | BadRecord]]:
+def read_file(path: Path) -> Iterator[tuple[int, Document | BadRecord]]:
     """(line number, item) pairs; a .txt file is one document at line 0; a Parquet row counts as a line."""
     if path.suffix == ".parquet":
         yield from _read_parquet(path)
@@ -299,3 +299,37 @@ def _drop_torn_tail(output: Path) -> None:
 def write_record(handle: IO[str], record: dict[str, Any]) -> None:
     """Write one JSON line (not flushed; the caller flushes after each chunk)."""
     handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def jsonl_to_parquet(records: Path, output: Path, rows_per_group: int = 4096) -> int:
+    """Write the JSON-lines output ``records`` as Parquet (needs pyarrow), one row per record with
+    the columns of the Ray engine's output: ``id``, ``file``, ``line``, ``error`` and ``annotation``
+    (the JSON of ``Annotation.to_dict()``, ``json.loads`` gives it back). Returns the rows written.
+    Written to a temporary file and renamed, so ``output`` is never half a file.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([("id", pa.string()), ("file", pa.string()), ("line", pa.int64()),
+                        ("error", pa.string()), ("annotation", pa.string())])
+    temporary = output.with_name(output.name + ".writing")
+    count = 0
+    with pq.ParquetWriter(temporary, schema) as writer, open(records, encoding="utf-8") as handle:
+        rows: list[dict[str, Any]] = []
+        for line in handle:
+            record = json.loads(line)
+            doc_id = record.pop("id", None)
+            row = {"id": None if doc_id is None else str(doc_id), "file": record.get("file"),
+                   "line": record.get("line"), "error": record.get("error"), "annotation": None}
+            if "error" not in record:
+                row["annotation"] = json.dumps(record, ensure_ascii=False)
+            rows.append(row)
+            if len(rows) == rows_per_group:
+                writer.write_table(pa.Table.from_pylist(rows, schema=schema))
+                count += len(rows)
+                rows = []
+        if rows:
+            writer.write_table(pa.Table.from_pylist(rows, schema=schema))
+            count += len(rows)
+    os.replace(temporary, output)
+    return count

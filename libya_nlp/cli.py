@@ -28,7 +28,8 @@ per document ({"id": ..., then the fields of Annotation.to_dict()}).
 
 INPUT is a .txt file (one document; its id is the file name), a .jsonl (or .jsonl.gz) file
 with {"id": ..., "text": ...} on each line, or a .parquet file with columns id and text. Results are written as each batch finishes, to
-OUT.jsonl or to standard output. A malformed input line is reported on stderr with its
+OUT.jsonl or to standard output. With -o OUT.parquet they go to OUT.parquet.jsonl as they finish,
+and OUT.parquet (columns id, file, line, error, annotation as a JSON string) is written at the end. A malformed input line is reported on stderr with its
 file and line number and written as an {"id"/"file", "line", "error"} record; the rest is
 processed and the exit code is 1 at the end.
 
@@ -38,6 +39,11 @@ with the same command and finishes without losing or repeating a document.
 Several processes (GPUs): accelerate launch -m libya_nlp.cli annotate IN.jsonl -o OUT.jsonl
 Each process takes every N-th document and writes OUT.jsonl.part-RANK-of-N; the parts are merged
 into OUT.jsonl at the end (a killed run resumes from the parts with --resume).
+
+Several machines (Ray, extra [ray]): libya-nlp annotate --engine ray --address auto --workers 8
+--gpus-per-worker 1 IN... -o OUT_DIR writes Parquet (or --output-format jsonl) files into OUT_DIR,
+one row per document with columns id, file, line, error, annotation (a JSON string), in no
+particular order (sort by file and line). Inputs must be visible to every node at the same path.
 """
 
 
@@ -80,12 +86,25 @@ def main(argv: list[str] | None = None) -> int:
     annotate = commands.add_parser("annotate", help="annotate .txt/.jsonl documents to JSON lines (entities, actors, requests, stance, events)",
                                    description=_ANNOTATE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     annotate.add_argument("inputs", nargs="+", metavar="INPUT", help=".txt or .jsonl files")
-    annotate.add_argument("-o", "--output", type=Path, metavar="OUT.jsonl", help="output file (default: stdout)")
+    annotate.add_argument("-o", "--output", type=Path, metavar="OUT.jsonl",
+                          help="output file (default: stdout); OUT.parquet writes Parquet (columns id, file, line, "
+                               "error, annotation), with --engine ray a folder")
     annotate.add_argument("--resume", action="store_true", help="continue OUT.jsonl, skipping ids already in it")
     annotate.add_argument("--max-doc-chars", type=_positive_int, default=None, metavar="N",
                           help="write an error record instead of annotating a document longer than N characters "
                                "(long documents are streamed in bounded memory either way)")
     _model_options(annotate)
+    scale = annotate.add_argument_group("Ray engine (--engine ray, extra [ray])")
+    scale.add_argument("--engine", choices=("local", "ray"), default="local",
+                       help="local: this process (or accelerate's); ray: Ray Data workers, -o names a folder")
+    scale.add_argument("--address", default=None, metavar="A",
+                       help="Ray cluster to join ('auto': the one this machine belongs to; default: start a local one)")
+    scale.add_argument("--workers", type=_positive_int, default=1, metavar="N", help="Annotators, one per Ray actor (default: 1)")
+    scale.add_argument("--gpus-per-worker", type=float, default=0, metavar="G", help="GPUs per worker (default: 0, CPU)")
+    scale.add_argument("--cpus-per-worker", type=float, default=1, metavar="C",
+                       help="CPU cores per worker; torch uses as many threads (default: 1)")
+    scale.add_argument("--output-format", choices=("parquet", "jsonl"), default="parquet",
+                       help="files written into OUT_DIR (default: parquet)")
 
     events = commands.add_parser("events", help="one CSV/Parquet row per event (requester -> addressee : type)",
                                  description=_EVENTS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -116,6 +135,16 @@ def main(argv: list[str] | None = None) -> int:
 def _annotate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from libya_nlp.batch import check_inputs
 
+    if args.engine == "ray":
+        return _annotate_ray(args, parser)
+    final = None  # -o OUT.parquet: JSON lines go to OUT.parquet.jsonl (resumable), converted at the end
+    if args.output is not None and args.output.suffix == ".parquet":
+        final, args.output = args.output, args.output.with_name(args.output.name + ".jsonl")
+        if final.exists() and not args.resume:
+            parser.error(f"{final} exists: remove it to start over")
+        if final.exists() and not args.output.exists():
+            print(f"libya-nlp: {final} is complete; nothing to resume", file=sys.stderr)
+            return 0
     rank, world, local_rank = _process_layout()
     if args.resume and args.output is None:
         parser.error("--resume needs -o OUT.jsonl")
@@ -184,12 +213,52 @@ def _annotate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             state.wait_for_everyone()
         if rank == 0 and world > 1:
             merge_parts(args.output, world)
+        if rank == 0 and final is not None:
+            from libya_nlp.batch import jsonl_to_parquet
+
+            rows = jsonl_to_parquet(args.output, final)
+            args.output.unlink()
+            print(f"libya-nlp: {rows} rows written to {final}", file=sys.stderr)
         return code
     finally:
         for lock in locks:
             if lock is not None:
                 Path(lock.name).unlink(missing_ok=True)
                 lock.close()
+
+
+def _annotate_ray(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``annotate --engine ray``: Ray Data reads, annotates with ``--workers`` actors, writes ``-o OUT_DIR``."""
+    from libya_nlp.batch import check_inputs
+
+    if args.output is None:
+        parser.error("--engine ray needs -o OUT_DIR (a folder for the Parquet or JSONL files)")
+    try:
+        paths = check_inputs(args.inputs)
+        import ray
+
+        from libya_nlp.integrations.ray import annotate_files
+    except ImportError as error:
+        print(f"libya-nlp: --engine ray needs Ray Data (pip install 'libya-nlp[ray]'): {error}", file=sys.stderr)
+        return 2
+    except ValueError as error:
+        parser.error(str(error))
+    if not ray.is_initialized():
+        ray.init(address=args.address, include_dashboard=False, log_to_driver=False)
+    try:
+        counts = annotate_files(paths, args.output, resume=args.resume, output_format=args.output_format,
+                                max_doc_chars=args.max_doc_chars, workers=args.workers,
+                                gpus_per_worker=args.gpus_per_worker, cpus_per_worker=args.cpus_per_worker,
+                                batch_size=args.batch_size, tagger=args.tagger, classifier=args.classifier,
+                                events=args.events_model, stance_target=args.stance_target,
+                                precision=args.precision, skip_non_arabic=args.skip_non_arabic,
+                                **({"device": args.device} if args.device else {}))
+    except ValueError as error:
+        print(f"libya-nlp: {error}", file=sys.stderr)
+        return 2
+    print(f"libya-nlp: {counts['written']} rows written to {args.output} ({counts['errors']} error rows, "
+          f"{counts['skipped']} already there)", file=sys.stderr)
+    return 1 if counts["errors"] else 0
 
 
 def _make_annotator(args: argparse.Namespace, device: str | None) -> object:

@@ -338,3 +338,50 @@ def test_parquet_inputs_are_read_and_bad_rows_named(tmp_path, tiny_tagger_dir, t
     with pytest.raises(SystemExit):
         main(["annotate", str(tmp_path / "wrong.parquet"), "-o", str(tmp_path / "o2.jsonl")])
     assert "no column id, text" in capsys.readouterr().err
+
+
+def test_parquet_output_holds_the_jsonl_records_and_resumes(tmp_path, corpus, tiny_tagger_dir, tiny_classifier_dir,
+                                                           capsys):
+    import pyarrow.parquet as pq
+
+    path, records = corpus
+    write_jsonl(path, records + [{"id": "", "text": "بلا معرف"}])
+    reference = tmp_path / "ref.jsonl"
+    assert main(["annotate", str(path), "-o", str(reference), *models(tiny_tagger_dir, tiny_classifier_dir)]) == 1
+    out = tmp_path / "out.parquet"
+    work = tmp_path / "out.parquet.jsonl"
+    work.write_text("".join(reference.read_text(encoding="utf-8").splitlines(keepends=True)[:7]), encoding="utf-8")
+    # as if killed after 7 documents: --resume continues the working file, then writes the Parquet file
+    assert main(["annotate", str(path), "-o", str(out), "--resume", *models(tiny_tagger_dir, tiny_classifier_dir)]) == 1
+    assert not work.exists()
+    rows = pq.read_table(out).to_pylist()
+    assert pq.read_schema(out).names == ["id", "file", "line", "error", "annotation"]
+    expected = read_out(reference)
+    assert [row["id"] for row in rows] == [record.get("id") for record in expected]
+    good = [(row, record) for row, record in zip(rows, expected) if "error" not in record]
+    assert len(good) == len(records) and all(json.loads(row["annotation"]) == {
+        key: value for key, value in record.items() if key != "id"} for row, record in good)
+    [bad] = [row for row in rows if row["error"] is not None]
+    assert bad["annotation"] is None and bad["line"] == 41 and '"id"' in bad["error"]
+    assert main(["annotate", str(path), "-o", str(out), "--resume", *models(tiny_tagger_dir, tiny_classifier_dir)]) == 0
+    assert "is complete" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["annotate", str(path), "-o", str(out), *models(tiny_tagger_dir, tiny_classifier_dir)])
+
+
+def test_events_parquet_equals_the_csv(tmp_path, tiny_tagger_dir, tiny_classifier_dir):
+    import csv
+
+    import pyarrow.parquet as pq
+
+    docs = tmp_path / "docs.jsonl"
+    write_jsonl(docs, [{"id": "a", "text": seed_texts()[0]}, {"id": "b", "text": seed_texts()[1]}])
+    table, sheet = tmp_path / "events.parquet", tmp_path / "events.csv"
+    for out in (table, sheet):
+        assert main(["events", str(docs), "-o", str(out), *models(tiny_tagger_dir, tiny_classifier_dir)]) == 0
+    with open(sheet, encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    parquet_rows = pq.read_table(table).to_pylist()
+    assert len(parquet_rows) == len(rows) > 0
+    # CSV writes None as an empty field and numbers as their str()
+    assert [{key: "" if value is None else str(value) for key, value in row.items()} for row in parquet_rows] == rows
