@@ -25,6 +25,7 @@ from libya_nlp.configuration import LibyaClassifierConfig
 from libya_nlp.labels import REQUEST_TYPES, STANCE_LABELS
 from libya_nlp.modeling import LibyaClassifierModel
 from libya_nlp.segmentation import tokenize
+from training.arrow_data import rows_dataset, tokenized
 from training.baselines import tfidf_request_baseline
 from training.config import TrainConfig
 from training.corpus import CorpusRecord, parse_record  # noqa: F401 - parse_record is used by the doctest
@@ -111,16 +112,23 @@ def examples_of(records: list[CorpusRecord], targets: list[str]) -> list[PairExa
     return examples
 
 
-def encode_pairs(tokenizer: Any, examples: list[PairExample], max_length: int) -> list[dict[str, Any]]:
-    """Encode (target, sentence) pairs; only the sentence is cut if the pair is too long."""
+def encode_pairs(tokenizer: Any, examples: list[PairExample], max_length: int) -> Any:
+    """A ``datasets.Dataset`` of encoded (target, sentence) pairs (a batched ``map``); only the
+    sentence is cut if the pair is too long. An empty list when there are no examples."""
     if not examples:
         return []
     target_words = {t: [tok.text for tok in tokenize(t)] for t in {e.target for e in examples}}
-    encoding = tokenizer([target_words[e.target] for e in examples], [e.words for e in examples],
-                         is_split_into_words=True, truncation="only_second", max_length=max_length)
-    return [{**{key: encoding[key][i] for key in encoding.keys()},
-             "request_labels": [float(v) for v in e.request_labels], "stance_labels": e.stance}
-            for i, e in enumerate(examples)]
+    rows = rows_dataset({"target": [e.target for e in examples], "words": [e.words for e in examples],
+                         "request_labels": [[float(v) for v in e.request_labels] for e in examples],
+                         "stance_labels": [e.stance for e in examples]})
+
+    def encode(batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        encoding = tokenizer([target_words[t] for t in batch["target"]], batch["words"], is_split_into_words=True,
+                             truncation="only_second", max_length=max_length)
+        return {**{key: list(encoding[key]) for key in encoding.keys()},
+                "request_labels": batch["request_labels"], "stance_labels": batch["stance_labels"]}
+
+    return tokenized(rows, encode, "tokenising (target, sentence) pairs")
 
 
 def _evaluate_and_tune(config: TrainConfig, model: LibyaClassifierModel, tokenizer: Any,
@@ -152,13 +160,13 @@ def _evaluate_and_tune(config: TrainConfig, model: LibyaClassifierModel, tokeniz
     return {"dev": score(report) | {"thresholds_tuned_on": tuned_on}, "dev_tune": score(tune)}
 
 
-def _standardize_pooled(model: LibyaClassifierModel, examples: list[dict[str, Any]], pad_id: int, seed: int,
+def _standardize_pooled(model: LibyaClassifierModel, examples: Any, pad_id: int, seed: int,
                         sample: int = 1024) -> None:
     """Measure the pooled vector's per-dimension mean and std on up to ``sample`` training examples
     (the encoder as loaded) and store them in the config, so the heads read standardised inputs."""
     import random
 
-    chosen = random.Random(seed).sample(examples, min(sample, len(examples)))
+    chosen = [examples[i] for i in random.Random(seed).sample(range(len(examples)), min(sample, len(examples)))]
     model.eval()
     vectors = []
     with torch.inference_mode():

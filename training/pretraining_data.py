@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from libya_nlp.normalization import normalize_text
+from training.arrow_data import rows_dataset, tokenized
 from training.conll import DataError
 from training.wordpiece import train_wordpiece
 
@@ -108,12 +109,10 @@ def pack_corpus(root: Path, output: Path, *, vocab_size: int, sequence_length: i
     output.mkdir(parents=True, exist_ok=True)
     tokenizer.save_pretrained(output)
     body = sequence_length - 2
-    stream: list[np.ndarray] = []
-    batch = 1000
-    for start in range(0, len(texts), batch):
-        encodings = tokenizer(texts[start : start + batch], add_special_tokens=False)["input_ids"]
-        for ids in encodings:
-            stream.append(np.asarray(ids + [tokenizer.sep_token_id], dtype=np.uint16))
+    encoded = tokenized(rows_dataset({"text": texts}),
+                        lambda batch: {"input_ids": tokenizer(batch["text"], add_special_tokens=False)["input_ids"]},
+                        "tokenising raw text")
+    stream = [np.asarray(ids + [tokenizer.sep_token_id], dtype=np.uint16) for ids in encoded["input_ids"]]
     flat = np.concatenate(stream) if stream else np.zeros(0, dtype=np.uint16)
     rows = len(flat) // body
     sequences = np.empty((rows, sequence_length), dtype=np.uint16)

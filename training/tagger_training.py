@@ -19,6 +19,7 @@ from transformers import DataCollatorForTokenClassification
 
 from libya_nlp.labels import bio_labels
 from libya_nlp.tagger import EntityTagger
+from training.arrow_data import rows_dataset, tokenized
 from training.config import TrainConfig
 from training.conll import TaggedSentence, chunk_sentence
 from training.evaluate import evaluate_tagger
@@ -74,22 +75,26 @@ def train_tagger(config: TrainConfig, root: Path, resume: bool = False) -> dict[
 
 
 def encode_tagged(tokenizer: Any, sentences: list[TaggedSentence], label2id: dict[str, int],
-                  max_length: int) -> list[dict[str, list[int]]]:
-    """Token ids with the word's tag on its first subword and -100 elsewhere."""
+                  max_length: int) -> Any:
+    """A ``datasets.Dataset`` of token ids with the word's tag on its first subword and -100
+    elsewhere (tokenised by a batched ``map``); an empty list when there are no sentences."""
     if not sentences:
         return []
-    encoding = tokenizer([s.words for s in sentences], is_split_into_words=True, truncation=True,
-                         max_length=max_length)
-    examples = []
-    for i, sentence in enumerate(sentences):
-        labels, previous = [], None
-        for word in encoding.word_ids(i):
-            labels.append(-100 if word is None or word == previous else label2id[sentence.tags[word]])
-            previous = word
-        example = {key: encoding[key][i] for key in encoding.keys()}
-        example["labels"] = labels
-        examples.append(example)
-    return examples
+    rows = rows_dataset({"words": [s.words for s in sentences], "tags": [s.tags for s in sentences]})
+
+    def encode(batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        encoding = tokenizer(batch["words"], is_split_into_words=True, truncation=True, max_length=max_length)
+        columns: dict[str, list[Any]] = {key: list(encoding[key]) for key in encoding.keys()}
+        columns["labels"] = []
+        for i, tags in enumerate(batch["tags"]):
+            labels, previous = [], None
+            for word in encoding.word_ids(i):
+                labels.append(-100 if word is None or word == previous else label2id[tags[word]])
+                previous = word
+            columns["labels"].append(labels)
+        return columns
+
+    return tokenized(rows, encode, "tokenising tagged sentences")
 
 
 def _make_model(config: TrainConfig, labels: list[str], vocab_size: int) -> Any:
