@@ -19,3 +19,13 @@ def test_benchmark_prints_a_markdown_table(tiny_tagger_dir, tiny_classifier_dir,
     assert any(m.startswith("HF AutoModel loop") for m in methods)
     fp32_row = next(row for row in table[2:] if "HF pipeline" in row and "fp32" in row)
     assert fp32_row.rstrip(" |").endswith("1.00x")
+
+
+def test_the_overhead_over_the_models_forward_passes_is_measured(tiny_tagger_dir, tiny_classifier_dir, capsys):
+    import re
+
+    main(["benchmark", "--device", "cpu", "--sentences", "24", "--batch-size", "8", "--repeats", "1",
+          "--tagger", str(tiny_tagger_dir), "--classifier", str(tiny_classifier_dir)])
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("Overhead"))
+    wall, inside, ratio = map(float, re.findall(r"(\d+\.\d+)", line)[:3])
+    assert 0 < inside < wall and abs(wall / inside - ratio) < 0.01 + 0.01 * ratio
