@@ -22,8 +22,8 @@ _EXPORTS = {
     "Entity": "libya_nlp.output",
     "SentenceAnnotation": "libya_nlp.output",
     "CheckpointError": "libya_nlp.checkpoints",
-    "LibyaClassifierConfig": "libya_nlp.configuration",
-    "LibyaClassifierModel": "libya_nlp.modeling",
+    "LibyaClassifierConfig": "libya_nlp.classifier_config",
+    "LibyaClassifierModel": "libya_nlp.classifier_model",
     "normalize": "libya_nlp.normalization",
     "tokenize": "libya_nlp.segmentation",
     "split_sentences": "libya_nlp.segmentation",
@@ -34,8 +34,8 @@ __all__ = [*_EXPORTS, "__version__"]
 if TYPE_CHECKING:
     from libya_nlp.annotator import Annotator, annotate, annotate_batch
     from libya_nlp.checkpoints import CheckpointError
-    from libya_nlp.configuration import LibyaClassifierConfig
-    from libya_nlp.modeling import LibyaClassifierModel
+    from libya_nlp.classifier_config import LibyaClassifierConfig
+    from libya_nlp.classifier_model import LibyaClassifierModel
     from libya_nlp.normalization import normalize
     from libya_nlp.output import Annotation, Entity, SentenceAnnotation
     from libya_nlp.segmentation import split_sentences, tokenize

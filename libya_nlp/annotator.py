@@ -29,7 +29,7 @@ from libya_nlp.actors import ActorRegistry
 from libya_nlp.checkpoints import load_classifier, load_tagger
 from libya_nlp.classifier import SentenceClassifier
 from libya_nlp.event_model import load_event_finder
-from libya_nlp.inference import prepare_model, resolve_device, resolve_dtype
+from libya_nlp.precision import prepare_model, resolve_device, resolve_dtype
 from libya_nlp.labels import DEFAULT_STANCE_TARGET, GNA_TARGET, HAFTAR_TARGET
 from libya_nlp.output import Annotation, Entity, SentenceAnnotation
 from libya_nlp.segmentation import iter_sentences, split_sentences, tokenize
@@ -45,7 +45,7 @@ class Annotator:
     Args:
         tagger: a token-classification checkpoint (directory or hub name); ``None`` for the
             embedded default.
-        classifier: a :class:`~libya_nlp.modeling.LibyaClassifierModel` checkpoint; ``None``
+        classifier: a :class:`~libya_nlp.classifier_model.LibyaClassifierModel` checkpoint; ``None``
             for the embedded default.
         events: the events model (requester and addressee of each request): ``None`` for the
             embedded default, ``"rules"`` for the rule baseline, or a directory with ``events.json``.

@@ -67,9 +67,9 @@ def random_models(size: str, workdir: Path, base_tokenizer_dir: str | None) -> t
     """Randomly initialised tagger and classifier directories of AraBERT-base size (speed only)."""
     from transformers import AutoTokenizer, BertConfig, BertForTokenClassification
 
-    from libya_nlp.configuration import LibyaClassifierConfig
+    from libya_nlp.classifier_config import LibyaClassifierConfig
     from libya_nlp.labels import bio_labels
-    from libya_nlp.modeling import LibyaClassifierModel
+    from libya_nlp.classifier_model import LibyaClassifierModel
 
     if size != "arabert-base":
         raise ValueError(f"unknown model size {size!r}")
@@ -96,7 +96,7 @@ def run(tagger: str | None, classifier: str | None, *, device: str | None, sente
 
     from libya_nlp.annotator import Annotator
     from libya_nlp.checkpoints import resolve_checkpoint
-    from libya_nlp.inference import resolve_device
+    from libya_nlp.precision import resolve_device
 
     hf_logging.set_verbosity_error()
     resolved = resolve_device(device)

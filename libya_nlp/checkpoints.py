@@ -17,9 +17,9 @@ from transformers import AutoConfig, AutoModel, AutoModelForTokenClassification,
 from transformers.utils import logging as hf_logging
 
 from libya_nlp import normalization, weights_int8
-from libya_nlp.configuration import LibyaClassifierConfig
+from libya_nlp.classifier_config import LibyaClassifierConfig
 from libya_nlp.labels import canonical_tag
-from libya_nlp.modeling import LibyaClassifierModel
+from libya_nlp.classifier_model import LibyaClassifierModel
 
 _DEFAULT_DIR = Path(__file__).resolve().parent / "models" / "default"
 _WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json")
@@ -89,7 +89,7 @@ def load_tagger(name_or_path: str | os.PathLike[str] | None = None) -> tuple[Pre
 
 
 def load_classifier(name_or_path: str | os.PathLike[str] | None = None) -> tuple[LibyaClassifierModel, Any, str]:
-    """Load a :class:`~libya_nlp.modeling.LibyaClassifierModel` checkpoint and its tokenizer.
+    """Load a :class:`~libya_nlp.classifier_model.LibyaClassifierModel` checkpoint and its tokenizer.
 
     Returns ``(model, tokenizer, resolved_name)``.
     """

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from libya_nlp.inference import max_input_length, run_batched, windows_of
-from libya_nlp.modeling import LibyaClassifierModel
+from libya_nlp.batching import max_input_length, run_batched, windows_of
+from libya_nlp.classifier_model import LibyaClassifierModel
 
 
 @dataclass(frozen=True)

@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _annotate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from libya_nlp.batch import check_inputs
+    from libya_nlp.archive import check_inputs
 
     if args.engine == "ray":
         return _annotate_ray(args, parser)
@@ -181,7 +181,7 @@ def _annotate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return 2
     if args.output is None:
         return _annotate_to(sys.stdout, paths, annotator, args, done=set(), shard=(0, 1))
-    from libya_nlp.batch import (check_parts, completed_keys, manifest_path, merge_parts, part_files, part_path,
+    from libya_nlp.archive import (check_parts, completed_keys, manifest_path, merge_parts, part_files, part_path,
                                  run_identity)
 
     target = args.output if world == 1 else part_path(args.output, rank, world)
@@ -214,7 +214,7 @@ def _annotate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         if rank == 0 and world > 1:
             merge_parts(args.output, world)
         if rank == 0 and final is not None:
-            from libya_nlp.batch import jsonl_to_parquet
+            from libya_nlp.archive import jsonl_to_parquet
 
             rows = jsonl_to_parquet(args.output, final)
             args.output.unlink()
@@ -229,7 +229,7 @@ def _annotate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 def _annotate_ray(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """``annotate --engine ray``: Ray Data reads, annotates with ``--workers`` actors, writes ``-o OUT_DIR``."""
-    from libya_nlp.batch import check_inputs
+    from libya_nlp.archive import check_inputs
 
     if args.output is None:
         parser.error("--engine ray needs -o OUT_DIR (a folder for the Parquet or JSONL files)")
@@ -270,7 +270,7 @@ def _make_annotator(args: argparse.Namespace, device: str | None) -> object:
 
 def _events(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """``libya-nlp events``: annotate (or read annotations) and write one row per event."""
-    from libya_nlp.batch import BadRecord, check_inputs, read_documents
+    from libya_nlp.archive import BadRecord, check_inputs, read_documents
     from libya_nlp.checkpoints import CheckpointError
     from libya_nlp.event_table import event_rows, write_rows
 
@@ -368,7 +368,7 @@ def _annotate_to(handle: IO[str], paths: list[Path], annotator: object, args: ar
                  done: set[str], shard: tuple[int, int]) -> int:
     from tqdm.auto import tqdm
 
-    from libya_nlp.batch import BadRecord, read_documents, write_record
+    from libya_nlp.archive import BadRecord, read_documents, write_record
 
     rank, world = shard
     pending: deque[str] = deque()

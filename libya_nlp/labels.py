@@ -29,7 +29,7 @@ HAFTAR_TARGET = "خليفة حفتر"
 DEFAULT_STANCE_TARGET = GNA_TARGET
 
 # The precisions a model can run in (``precision=`` of annotate() and the CLIs); their rules are
-# in libya_nlp/inference.py. Kept here, with no torch import, so that command lines can list them.
+# in libya_nlp/precision.py. Kept here, with no torch import, so that command lines can list them.
 PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16", "int8")
 
 # Tags some corpora use for our types (ANERcorp writes PERS).

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from libya_nlp.inference import max_input_length, run_batched, windows_of
+from libya_nlp.batching import max_input_length, run_batched, windows_of
 from libya_nlp.labels import canonical_tag
 
 

@@ -64,8 +64,8 @@ def tiny_tagger_dir(tmp_path_factory, tiny_tokenizer) -> Path:
 def tiny_classifier_dir(tmp_path_factory, tiny_tokenizer) -> Path:
     import torch
 
-    from libya_nlp.configuration import LibyaClassifierConfig
-    from libya_nlp.modeling import LibyaClassifierModel
+    from libya_nlp.classifier_config import LibyaClassifierConfig
+    from libya_nlp.classifier_model import LibyaClassifierModel
 
     torch.manual_seed(1)
     config = LibyaClassifierConfig(encoder=tiny_bert_config(len(tiny_tokenizer)).to_dict(),

@@ -163,7 +163,7 @@ def test_two_processes_resume_from_part_files(tmp_path, corpus, tiny_tagger_dir,
     # a killed two-process run: rank 0 had written 3 of its documents and half of a 4th, rank 1 two
     (tmp_path / "out.jsonl.part-00000-of-00002").write_text("".join(lines[0:6:2]) + lines[6][:40], encoding="utf-8")
     (tmp_path / "out.jsonl.part-00001-of-00002").write_text("".join(lines[1:4:2]), encoding="utf-8")
-    from libya_nlp.batch import manifest_path, run_identity
+    from libya_nlp.archive import manifest_path, run_identity
 
     manifest_path(out).write_text(json.dumps(run_identity([path], 2)), encoding="utf-8")  # what rank 0 wrote
     result = launch_two([str(path), "-o", str(out), "--resume", *models(tiny_tagger_dir, tiny_classifier_dir)])

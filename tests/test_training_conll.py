@@ -1,6 +1,7 @@
 import pytest
 
-from training.conll import DataError, TaggedSentence, chunk_sentence, read_conll
+from training.conll import TaggedSentence, chunk_sentence, read_conll
+from training.errors import DataError
 
 
 def test_reads_anercorp_format_and_maps_pers(tmp_path):

@@ -36,7 +36,7 @@ def test_conll_hold_out_takes_whole_blocks():
 
 def test_missing_anercorp_says_where_it_comes_from_and_how_to_point_at_it(tmp_path):
     from training.config import DataSource
-    from training.conll import DataError
+    from training.errors import DataError
     from training.sources import load_source
 
     source = DataSource(path="../shared/data/anercorp_camel/ANERCorp_CamelLab_train.txt", format="conll")

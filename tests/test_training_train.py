@@ -179,16 +179,16 @@ def test_evaluate_command_writes_metrics_and_confusion(smoke_tagger, smoke_class
 
 def test_evaluate_runs_every_precision_annotate_offers(smoke_classifier, tmp_path, monkeypatch):
     # int8 is what `annotate(precision="int8")` runs: evaluate must prepare the model the same way.
-    from libya_nlp import inference
+    from libya_nlp import precision as precision_module
 
     prepared = []
-    original = inference.prepare_model
+    original = precision_module.prepare_model
 
     def recording_prepare_model(model, device, precision="auto"):
         prepared.append(precision)
         return original(model, device, precision)
 
-    monkeypatch.setattr(inference, "prepare_model", recording_prepare_model)
+    monkeypatch.setattr(precision_module, "prepare_model", recording_prepare_model)
     classifier_dir, _ = smoke_classifier
     dev = str(ROOT / "training" / "data" / "libya" / "dev.jsonl")
     scores = {}

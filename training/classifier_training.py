@@ -21,9 +21,9 @@ import torch
 from transformers import AutoTokenizer, BertConfig
 
 from libya_nlp.classifier import SentenceClassifier
-from libya_nlp.configuration import LibyaClassifierConfig
+from libya_nlp.classifier_config import LibyaClassifierConfig
 from libya_nlp.labels import REQUEST_TYPES, STANCE_LABELS
-from libya_nlp.modeling import LibyaClassifierModel
+from libya_nlp.classifier_model import LibyaClassifierModel
 from libya_nlp.segmentation import tokenize
 from training.arrow_data import rows_dataset, tokenized
 from training.baselines import tfidf_request_baseline
@@ -32,7 +32,7 @@ from training.corpus import CorpusRecord, parse_record  # noqa: F401 - parse_rec
 from training.evaluate import evaluate_classifier
 from training.metrics import request_scores, stance_scores, tune_shared_threshold, tune_thresholds
 from training.sources import load_corpus_splits, split_dev_by_document
-from training.trainer import loss_history, make_trainer, save_checkpoint, seed_everything, train_resumable
+from training.hf_trainer import loss_history, make_trainer, save_checkpoint, seed_everything, train_resumable
 from training.wordpiece import train_wordpiece
 
 @dataclass

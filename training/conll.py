@@ -19,6 +19,7 @@ from pathlib import Path
 
 from libya_nlp.labels import canonical_tag
 from libya_nlp.normalization import normalize_text
+from training.errors import DataError
 
 
 @dataclass
@@ -27,10 +28,6 @@ class TaggedSentence:
 
     words: list[str]
     tags: list[str]
-
-
-class DataError(ValueError):
-    """A data file that cannot be read; the message names the file and line."""
 
 
 def read_conll(path: str | Path) -> list[TaggedSentence]:

@@ -18,7 +18,8 @@ from typing import Any
 from libya_nlp.actors import ActorRegistry
 from libya_nlp.labels import ENTITY_TYPES, REQUEST_TYPES, STANCE_LABELS
 from libya_nlp.segmentation import Token, tokenize
-from training.conll import DataError, TaggedSentence
+from training.conll import TaggedSentence
+from training.errors import DataError
 
 _KEYS = {"id", "doc_id", "text", "entities", "request_types", "stance", "source"}
 _OPTIONAL_KEYS = {"events"}

@@ -24,7 +24,8 @@ from libya_nlp.classifier import SentenceClassifier
 from libya_nlp.labels import ENTITY_TYPES, GNA_TARGET, PRECISIONS
 from libya_nlp.segmentation import tokenize
 from libya_nlp.tagger import EntityTagger
-from training.conll import DataError, TaggedSentence, read_conll
+from training.conll import TaggedSentence, read_conll
+from training.errors import DataError
 from training.corpus import CorpusRecord, read_corpus, to_tagged
 from training.metrics import entity_scores, plot_confusions, request_scores, stance_scores
 
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--precision", default="auto", choices=PRECISIONS,
                         help="as in annotate(): auto = bf16 on CUDA and bf16-capable CPUs; int8 = CPU dynamic quantisation")
     args = parser.parse_args(argv)
-    from libya_nlp.inference import prepare_model, resolve_device
+    from libya_nlp.precision import prepare_model, resolve_device
 
     task = args.task or _guess_task(args.model_dir)
     out = args.out or Path(args.model_dir) / "eval"

@@ -26,9 +26,10 @@ import numpy as np
 import torch
 from transformers import AutoTokenizer, BertConfig, BertForMaskedLM
 
+from libya_nlp.precision import cuda_bf16
 from training.config import ConfigError, TrainConfig
+from training.hf_trainer import save_checkpoint, seed_everything
 from training.pretraining_data import load_packed, pack_corpus
-from training.trainer import save_checkpoint, seed_everything
 
 
 def mask_whole_words(
@@ -91,7 +92,7 @@ def pretrain(config: TrainConfig, root: Path) -> dict[str, Any]:
     dev_rows = order[: min(options.dev_sequences, len(sequences) // 10)]
     train_rows = order[len(dev_rows):]
 
-    accelerator = Accelerator(mixed_precision="bf16" if torch.cuda.is_available() else "no")
+    accelerator = Accelerator(mixed_precision="bf16" if cuda_bf16() else "no")
     autocast_bf16 = accelerator.device.type == "cpu" and options.cpu_bf16
     model = BertForMaskedLM(BertConfig(
         vocab_size=len(tokenizer), hidden_size=options.hidden_size, num_hidden_layers=options.num_hidden_layers,

@@ -26,7 +26,7 @@ import numpy as np
 
 from libya_nlp.normalization import normalize_text
 from training.arrow_data import rows_dataset, tokenized
-from training.conll import DataError
+from training.errors import DataError
 from training.wordpiece import train_wordpiece
 
 CORPUS_FILE = "tokens.npy.xz"
@@ -134,7 +134,7 @@ def load_packed(folder: Path) -> np.ndarray:
     """The packed token sequences (rows x sequence_length, uint16)."""
     path = folder / CORPUS_FILE
     if not path.is_file():
-        raise DataError(f"no packed corpus at {path}: build it with `python -m training.pack_corpus` "
-                        "(or run task: pretrain once on a machine that has ../shared/data)")
+        raise DataError(f"no packed corpus at {path}: run `python -m training.train configs/pretrain_mini.yaml` "
+                        "once on a machine that has ../shared/data (task: pretrain packs it before training)")
     with lzma.open(path, "rb") as handle:
         return np.load(io.BytesIO(handle.read()))

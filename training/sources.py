@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from training.config import DataSource
-from training.conll import DataError, TaggedSentence, read_conll
+from training.conll import TaggedSentence, read_conll
+from training.errors import DataError
 from training.corpus import CorpusRecord, read_corpus, to_tagged
 
 T = TypeVar("T")

@@ -25,7 +25,7 @@ from training.conll import TaggedSentence, chunk_sentence
 from training.evaluate import evaluate_tagger
 from training.metrics import entity_scores
 from training.sources import load_source, mix_by_weight, split_dev_by_document, tagged_sentences
-from training.trainer import loss_history, make_trainer, save_checkpoint, seed_everything, train_resumable
+from training.hf_trainer import loss_history, make_trainer, save_checkpoint, seed_everything, train_resumable
 from training.wordpiece import train_wordpiece
 
 _PSEUDO_DOC = 25  # CoNLL files have no document ids: hold out blocks of this many sentences

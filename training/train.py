@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from training.config import ConfigError, load_config
-from training.conll import DataError
+from training.errors import DataError
 from training.tasks import TASKS
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from libya_nlp.labels import ENTITY_TYPES, REQUEST_TYPES, STANCE_LABELS
 from libya_nlp.segmentation import tokenize
-from training.conll import DataError
+from training.errors import DataError
 from training.corpus import CorpusRecord, iter_records
 
 _NEAR_DUPLICATE_MIN_TOKENS = 6

@@ -162,7 +162,7 @@ def output_files(out_dir: Path) -> list[Path]:
 def completed_keys(out_dir: Path) -> set[str]:
     """Keys of the rows already in ``out_dir``; a file a kill left unreadable is removed (its rows
     are redone) and a JSON-lines file's torn last line is cut, each with a warning."""
-    from libya_nlp.batch import completed_keys as jsonl_keys
+    from libya_nlp.archive import completed_keys as jsonl_keys
 
     keys: set[str] = set()
     for path in output_files(out_dir):
@@ -208,7 +208,7 @@ def _parquet_rows(path: Path, columns: tuple[str, ...]) -> Iterator[dict[str, An
 def _duplicate_lines(paths: list[Path]) -> dict[str, str]:
     """``file:line`` keys of the rows whose id an earlier row already has, with the message of
     their error row; read in the driver, in input order (ids only are kept)."""
-    from libya_nlp.batch import BadRecord, read_documents
+    from libya_nlp.archive import BadRecord, read_documents
 
     return {item.key: item.error for item in read_documents(paths)
             if isinstance(item, BadRecord) and item.error.startswith("duplicate id")}
@@ -217,7 +217,7 @@ def _duplicate_lines(paths: list[Path]) -> dict[str, str]:
 def _document_rows(path: str, done: set[str], duplicates: dict[str, str],
                    max_doc_chars: int | None) -> Iterator[dict[str, Any]]:
     """The rows of one input file that are not done yet: a document, or an error naming its line."""
-    from libya_nlp.batch import BadRecord, read_file
+    from libya_nlp.archive import BadRecord, read_file
 
     for number, item in read_file(Path(path)):
         if isinstance(item, BadRecord):

@@ -19,6 +19,7 @@ import yaml
 from transformers import EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
 from transformers.trainer_utils import get_last_checkpoint
 
+from libya_nlp.precision import cuda_bf16
 from training.config import TrainConfig, config_to_dict
 from training.model_card import write_model_card
 
@@ -28,11 +29,6 @@ _CHECKPOINTS = "checkpoints"
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch (all devices) for a repeatable run."""
     set_seed(seed, deterministic=False)
-
-
-def use_bf16() -> bool:
-    """bf16 mixed precision through the Trainer: on CUDA where supported."""
-    return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
 
 
 class _Trainer(Trainer):
@@ -88,7 +84,7 @@ def make_trainer(
         greater_is_better=True,
         save_total_limit=2,
         save_only_model=False,  # optimizer and RNG state too, so `--resume` continues exactly
-        bf16=use_bf16(),
+        bf16=cuda_bf16(),
         train_sampling_strategy="group_by_length" if optim.group_by_length else "random",
         seed=config.seed,
         data_seed=config.seed,

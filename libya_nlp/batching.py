@@ -1,94 +1,26 @@
-"""Running a model over many encoded windows: devices, length-sorted batches, padding.
+"""Running a model over many encoded windows: length-sorted batches, padding, input order back.
 
 Windows from all sentences of all documents are sorted by length so that each batch pads
-to its own longest member, run under ``torch.inference_mode`` in the model's own dtype (bf16
-on CUDA and on CPUs with native bf16, see :func:`resolve_dtype`), and returned in input
-order. There is no Python loop per sentence around a model call.
+to its own longest member, run under ``torch.inference_mode`` in the model's own dtype (see
+:mod:`libya_nlp.precision`), and returned in input order. There is no Python loop per sentence
+around a model call.
 
->>> resolve_device("cpu")
-device(type='cpu')
+>>> [len(w["input_ids"]) for w in windows_of({"input_ids": [[1, 2, 3]], "attention_mask": [[1, 1, 1]]})]
+[3]
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-import warnings
 from typing import Any
 
 import numpy as np
 import torch
 
-from libya_nlp.labels import PRECISIONS
-
 # A window: input_ids, attention_mask and (optionally) token_type_ids, as int lists.
 Features = dict[str, list[int]]
 # What a head function returns for a batch: tensors with the batch as first dimension.
 HeadOutputs = tuple[torch.Tensor, ...]
-
-
-def resolve_device(device: str | torch.device | None = None) -> torch.device:
-    """``None`` means CUDA when available, else CPU; "cpu", "cuda" and "cuda:1" are accepted.
-
-    >>> resolve_device(None).type in ("cpu", "cuda")
-    True
-    """
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError) as error:
-        raise ValueError(f"unknown device {device!r}: use 'cpu', 'cuda', 'cuda:N' or None") from error
-    if resolved.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(f"device {device!r} was asked for but CUDA is not available here; use 'cpu' or None")
-        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
-            raise ValueError(f"device {device!r} does not exist: {torch.cuda.device_count()} CUDA device(s) visible")
-    elif resolved.type != "cpu":
-        raise ValueError(f"unsupported device {device!r}: use 'cpu', 'cuda', 'cuda:N' or None")
-    return resolved
-
-
-
-
-def resolve_dtype(device: torch.device, precision: str = "auto") -> torch.dtype:
-    """Weights' dtype for inference: "auto" is bf16 on CUDA and on CPUs with native bf16, else fp32.
-
-    ("int8" keeps fp32 weights here; :func:`prepare_model` then quantises the linear layers.)
-
-    >>> resolve_dtype(torch.device("cpu"), "fp32")
-    torch.float32
-    """
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
-    if precision in ("fp32", "int8"):
-        return torch.float32
-    if precision == "bf16" or device.type == "cuda":
-        return torch.bfloat16
-    return torch.bfloat16 if _cpu_has_native_bf16() else torch.float32
-
-
-def prepare_model(model: torch.nn.Module, device: torch.device, precision: str = "auto") -> torch.nn.Module:
-    """Move a model to ``device`` in the dtype ``precision`` asks for; "int8" (CPU only) quantises
-    the linear layers dynamically (weights int8, activations quantised on the fly).
-
-    >>> prepare_model(torch.nn.Linear(2, 2), torch.device("cpu"), "bf16").weight.dtype
-    torch.bfloat16
-    """
-    model = model.to(device, resolve_dtype(device, precision)).eval()
-    if precision == "int8":
-        if device.type != "cpu":
-            raise ValueError("precision 'int8' is for CPU; use 'bf16' on CUDA")
-        with warnings.catch_warnings():  # torch.ao marks this API for migration to torchao
-            warnings.simplefilter("ignore")
-            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
-    return model
-
-
-def _cpu_has_native_bf16() -> bool:
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
 
 
 def max_input_length(tokenizer: Any, max_position_embeddings: int | None, model_type: str = "") -> int:

@@ -5,9 +5,9 @@ import torch
 from transformers import AutoConfig, AutoModel, BertConfig, BertModel
 
 from conftest import ROOT, tiny_bert_config
-from libya_nlp.configuration import LibyaClassifierConfig
+from libya_nlp.classifier_config import LibyaClassifierConfig
 from libya_nlp.labels import REQUEST_TYPES, STANCE_LABELS
-from libya_nlp.modeling import LibyaClassifierModel
+from libya_nlp.classifier_model import LibyaClassifierModel
 
 
 def test_save_and_load_round_trip_keeps_heads_thresholds_and_outputs(tmp_path):

@@ -24,7 +24,7 @@ from torch import nn
 from transformers import AutoConfig, AutoModel, PreTrainedModel
 from transformers.utils import ModelOutput
 
-from libya_nlp.configuration import LibyaClassifierConfig
+from libya_nlp.classifier_config import LibyaClassifierConfig
 
 
 @dataclass
