@@ -162,6 +162,24 @@ class Annotator:
             if finished:
                 yield finished
 
+    def add_stage(self, stage: Stage) -> None:
+        """Run ``stage`` after the others (see :mod:`libya_nlp.stages`); its ``result.extra``
+        fields appear in each sentence of the output.
+
+        >>> class Words:
+        ...     name = "words"
+        ...     def prepare(self, chunk): return None
+        ...     def run(self, chunk, prepared, batch_size):
+        ...         for _, result in chunk.sentences(): result.extra["word_count"] = len(result.words)
+        >>> annotator = Annotator(device="cpu")
+        >>> annotator.add_stage(Words())
+        >>> annotator.annotate("طلب السراج دعما.").to_dict()["sentences"][0]["word_count"]
+        4
+        """
+        if any(existing.name == stage.name for existing in self.stages):
+            raise ValueError(f"a stage named {stage.name!r} is already in the pipeline")
+        self.stages.append(stage)
+
     def annotate_dataset(self, dataset: Any, *, text_column: str = "text", batch_size: int = 32) -> Any:
         """A ``datasets.Dataset``/``IterableDataset`` with an ``annotation`` column (JSON strings);
         see :func:`libya_nlp.integrations.datasets.annotate_dataset`."""
@@ -200,7 +218,7 @@ class Annotator:
             out.append(Annotation(text=doc.text, entities=[e for r in doc.results for e in r.entities],
                                   sentences=[SentenceAnnotation(start=r.sentence.start, end=r.sentence.end,
                                                                 text=r.sentence.text, request_types=r.request_types,
-                                                                stance=r.stance, events=r.events)
+                                                                stance=r.stance, events=r.events, extra=r.extra)
                                              for r in doc.results],
                                   model=model))
         return out

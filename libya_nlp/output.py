@@ -100,11 +100,16 @@ class SentenceAnnotation:
     request_types: list[LabelScore]
     stance: Stance
     events: list[Event] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)  # fields an added stage writes (JSON values)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"start": self.start, "end": self.end, "text": self.text,
+        core = {"start": self.start, "end": self.end, "text": self.text,
                 "request_types": [r.to_dict() for r in self.request_types],
                 "stance": self.stance.to_dict(), "events": [e.to_dict() for e in self.events]}
+        clash = sorted(set(core) & set(self.extra))
+        if clash:
+            raise ValueError(f"a stage wrote sentence field(s) {clash}, which the core output already has; rename them")
+        return core | self.extra
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,10 @@ A stage has two steps: ``prepare(chunk)`` does the work that needs only the text
 windowing; it may run in a worker thread while the models run the previous chunk), and
 ``run(chunk, prepared, batch_size)`` fills its fields of the chunk's :class:`SentenceResult`s.
 A later stage reads what the earlier ones wrote: actor linking reads the entities, the events
-stage reads the actors and the request types. A new capability is a new stage.
+stage reads the actors and the request types. A new capability is a new stage: a class with
+``name``, ``prepare`` and ``run`` that writes ``result.extra[...]`` (JSON values), added with
+:meth:`Annotator.add_stage <libya_nlp.annotator.Annotator.add_stage>`; its fields appear in each
+sentence of ``to_dict()``.
 
 >>> [stage.name for stage in default_stages(tagger=None, classifier=None)]
 ['entities', 'requests_and_stance', 'actors', 'events']
@@ -35,6 +38,7 @@ class SentenceResult:
     request_types: list[LabelScore] = field(default_factory=list)
     stance: Stance | None = None
     events: list[Event] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)  # an added stage's own fields, in the sentence's JSON
     owner: Any = None  # whoever assembles the document (the Annotator's bookkeeping)
 
     @property

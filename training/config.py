@@ -168,12 +168,12 @@ class TrainConfig:
     card: CardConfig = field(default_factory=CardConfig)
 
     def __post_init__(self) -> None:
-        if self.task in ("tagger", "classifier"):
-            if (self.backbone is None) == (self.scratch is None):
-                raise ConfigError("set exactly one of 'backbone' (a checkpoint) or 'scratch' (a new small BERT)")
-            if not self.data.train:
-                raise ConfigError("data.train lists no source")
-        if self.task == "events" and not self.data.train:
+        from training.tasks import TASKS
+
+        task = TASKS.get(self.task)
+        if task is not None and task.needs_model and (self.backbone is None) == (self.scratch is None):
+            raise ConfigError("set exactly one of 'backbone' (a checkpoint) or 'scratch' (a new small BERT)")
+        if task is not None and task.needs_train_data and not self.data.train:
             raise ConfigError("data.train lists no source")
         _check_ranges(self)
         for i, source in enumerate(self.data.train):

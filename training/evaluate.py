@@ -25,9 +25,10 @@ from libya_nlp.labels import ENTITY_TYPES, GNA_TARGET, PRECISIONS
 from libya_nlp.segmentation import tokenize
 from libya_nlp.tagger import EntityTagger
 from training.conll import TaggedSentence, read_conll
-from training.errors import DataError
 from training.corpus import CorpusRecord, read_corpus, to_tagged
+from training.errors import DataError
 from training.metrics import entity_scores, plot_confusions, request_scores, stance_scores
+from training.tasks import TASKS, task_of_model_type
 
 
 def evaluate_tagger(tagger: EntityTagger, sentences: Sequence[TaggedSentence], *, through_text: bool = True,
@@ -104,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model_dir", help="checkpoint directory (or hub name)")
     parser.add_argument("--data", required=True, nargs="+", help="CoNLL (.txt/.conll) or corpus (.jsonl) files")
-    parser.add_argument("--task", choices=["tagger", "classifier"], help="default: from the checkpoint's config")
+    parser.add_argument("--task", choices=[t.name for t in TASKS.values() if t.evaluator],
+                        help="default: from the checkpoint's config")
     parser.add_argument("--words", action="store_true", help="tagger: tag the gold words, not space-joined text")
     parser.add_argument("--out", type=Path, help="where to write metrics.json and confusion.png")
     parser.add_argument("--record-as", metavar="NAME",
@@ -115,26 +117,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--precision", default="auto", choices=PRECISIONS,
                         help="as in annotate(): auto = bf16 on CUDA and bf16-capable CPUs; int8 = CPU dynamic quantisation")
     args = parser.parse_args(argv)
-    from libya_nlp.precision import prepare_model, resolve_device
+    from libya_nlp.precision import resolve_device
 
     task = args.task or _guess_task(args.model_dir)
     out = args.out or Path(args.model_dir) / "eval"
     try:
-        device = resolve_device(args.device)
-        if task == "tagger":
-            model, tokenizer, _ = load_tagger(args.model_dir)
-            sentences = [s for path in args.data for s in _read_tagged(path)]
-            metrics = evaluate_tagger(EntityTagger(prepare_model(model, device, args.precision), tokenizer), sentences,
-                                      through_text=not args.words, batch_size=args.batch_size)
-            confusions = {"tokens (gold rows)": (metrics["token_confusion"]["matrix"], metrics["token_confusion"]["labels"])}
-        else:
-            model, tokenizer, _ = load_classifier(args.model_dir)
-            records = [r for path in args.data for r in read_corpus(path)]
-            metrics = evaluate_classifier(SentenceClassifier(prepare_model(model, device, args.precision), tokenizer), records,
-                                          batch_size=args.batch_size)
-            metrics.pop("request_probabilities")
-            confusions = {f"stance: {t}": (s["confusion"]["matrix"], s["confusion"]["labels"])
-                          for t, s in metrics["stance"].items()}
+        metrics, confusions = TASKS[task].evaluate(args, resolve_device(args.device))
     except (CheckpointError, DataError, ValueError) as error:
         print(f"training.evaluate: {error}", file=sys.stderr)
         return 2
@@ -149,11 +137,34 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def evaluate_tagger_files(args: argparse.Namespace, device: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``training.evaluate`` for a tagger: span scores on CoNLL or corpus files, token confusion."""
+    from libya_nlp.precision import prepare_model
+
+    model, tokenizer, _ = load_tagger(args.model_dir)
+    sentences = [s for path in args.data for s in _read_tagged(path)]
+    metrics = evaluate_tagger(EntityTagger(prepare_model(model, device, args.precision), tokenizer), sentences,
+                              through_text=not args.words, batch_size=args.batch_size)
+    return metrics, {"tokens (gold rows)": (metrics["token_confusion"]["matrix"], metrics["token_confusion"]["labels"])}
+
+
+def evaluate_classifier_files(args: argparse.Namespace, device: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``training.evaluate`` for a classifier: request and stance scores on corpus files, stance confusions."""
+    from libya_nlp.precision import prepare_model
+
+    model, tokenizer, _ = load_classifier(args.model_dir)
+    records = [r for path in args.data for r in read_corpus(path)]
+    metrics = evaluate_classifier(SentenceClassifier(prepare_model(model, device, args.precision), tokenizer), records,
+                                  batch_size=args.batch_size)
+    metrics.pop("request_probabilities")
+    return metrics, {f"stance: {t}": (s["confusion"]["matrix"], s["confusion"]["labels"])
+                     for t, s in metrics["stance"].items()}
+
+
 def record_in_checkpoint(model_dir: Path, name: str, scores: dict[str, Any]) -> None:
     """Add ``scores`` to the checkpoint's metrics.json and regenerate its card from the saved config."""
     import yaml
 
-    from libya_nlp.checkpoints import load_classifier, load_tagger
     from training.config import config_from_dict
     from training.model_card import write_model_card
 
@@ -162,7 +173,7 @@ def record_in_checkpoint(model_dir: Path, name: str, scores: dict[str, Any]) -> 
     metrics.setdefault("evaluation", {})[name] = {k: v for k, v in scores.items() if k != "token_confusion"}
     metrics_path.write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     config = config_from_dict(yaml.safe_load((model_dir / "training_config.yaml").read_text(encoding="utf-8")))
-    model = (load_tagger if config.task == "tagger" else load_classifier)(model_dir)[0]
+    model = TASKS[config.task].load(model_dir)[0]
     write_model_card(model_dir, config, model, metrics, task_description=metrics.get("description", ""))
 
 
@@ -175,8 +186,7 @@ def _read_tagged(path: str) -> list[TaggedSentence]:
 def _guess_task(model_dir: str) -> str:
     config_path = Path(model_dir) / "config.json"
     if config_path.is_file():
-        model_type = json.loads(config_path.read_text(encoding="utf-8")).get("model_type")
-        return "classifier" if model_type == "libya_sentence_classifier" else "tagger"
+        return task_of_model_type(json.loads(config_path.read_text(encoding="utf-8")).get("model_type"))
     raise DataError(f"cannot tell the task of {model_dir}: pass --task tagger or --task classifier")
 
 

@@ -13,9 +13,7 @@ import yaml
 
 from libya_nlp import weights_int8
 from training.config import TrainConfig
-
-_PIPELINE = {"tagger": "token-classification", "classifier": "text-classification", "pretrain": "fill-mask"}
-
+from training.tasks import TASKS
 
 def write_model_card(output: Path, config: TrainConfig, model: Any, metrics: dict[str, Any], *,
                      task_description: str) -> Path:
@@ -31,7 +29,7 @@ def write_model_card(output: Path, config: TrainConfig, model: Any, metrics: dic
         "language: ar",
         f"license: {'other' if card.licence else 'unknown'}",
         "library_name: transformers",
-        f"pipeline_tag: {_PIPELINE[config.task]}",
+        f"pipeline_tag: {TASKS[config.task].pipeline_tag}",
         "tags: [libya_nlp, arabic, msa, libya]",
         "---",
         "",
@@ -70,7 +68,7 @@ def write_model_card(output: Path, config: TrainConfig, model: Any, metrics: dic
         lines += ["## Limitations", "", card.limitations, ""]
     lines += ["## Training", "", _training_line(config, metrics) + " The full resolved config is "
               "`training_config.yaml`; the scores are in `metrics.json`.", "", "## Use", ""]
-    if config.task == "pretrain":
+    if TASKS[config.task].use_as == "backbone":
         lines += ["Fine-tune it: set `backbone: path/to/this/directory` in a tagger or classifier config.", ""]
     else:
         lines += ["```python", "from libya_nlp import annotate",
@@ -92,7 +90,7 @@ def _training_line(config: TrainConfig, metrics: dict[str, Any]) -> str:
     optim = config.training
     common = (f"learning rate {optim.learning_rate:g} ({optim.lr_scheduler}, warm-up {optim.warmup_ratio:g}); "
               f"batch {optim.batch_size} x {optim.gradient_accumulation_steps}")
-    if config.task == "pretrain" and "steps" in metrics:
+    if "steps" in metrics:  # a step-counted run (pretraining), not an epoch-counted one
         return (f"Seed {config.seed}; {metrics['steps']:,} steps ({_pretrain_summary(metrics)}); {common}; "
                 f"sequences of {metrics.get('corpus', {}).get('sequence_length', '?')} tokens.")
     return (f"Seed {config.seed}; {optim.epochs:g} epochs at most (early stopping patience "
@@ -120,7 +118,7 @@ def _backbone_lines(backbone: str | None, depth: int = 0) -> list[str]:
     sources = "; ".join(f"{row.get('name') or row['path']} ({(row.get('licence') or 'licence not stated').rstrip('.')})"
                         for row in metrics.get("data", {}).get("train", []))
     line = f"- `{backbone}` ({metrics.get('task', '?')}), trained on: {sources or 'not recorded'}."
-    if metrics.get("task") == "pretrain":
+    if "steps" in metrics:  # a pretrained backbone of this project
         held_out = metrics.get("evaluation", {}).get("held_out_sequences", {})
         line += f" {metrics.get('steps', 0):,} steps: {_pretrain_summary(metrics)}."
         if held_out:
