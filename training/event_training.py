@@ -27,6 +27,7 @@ from libya_nlp.output import Entity
 from training.config import TrainConfig, config_to_dict
 from training.corpus import CorpusRecord
 from training.metrics import actor_accuracy, event_triple_scores
+from training.model_card import data_table
 from training.sources import load_corpus_splits
 
 
@@ -162,11 +163,7 @@ def write_events_card(output: Path, config: TrainConfig, metrics: dict[str, Any]
              f"- Intended use: {card.intended_use or 'research'}", f"- Licence: {card.licence or 'see the data'}",
              f"- Regularisation: C = {metrics['selection']['C']}, chosen by {metrics['selection']['folds']}-fold "
              f"cross-validation over training documents (triple F1 by C: {metrics['selection']['cv_triple_f1_by_C']}).",
-             "", "## Training data", "", "| split | source | sentences | licence |", "|---|---|---|---|"]
-    for split in ("train", "dev"):
-        for row in metrics["data"].get(split, []):
-            lines.append(f"| {split} | {row.get('name') or row['path']} | {row['sentences']:,} | "
-                         f"{row.get('licence') or 'not stated'} |")
+             "", "## Training data", "", *data_table(metrics)]
     dev = metrics["evaluation"].get("dev")
     if dev:
         lines += ["", f"## Scores (dev, {dev['sentences']} sentences with request types; gold entities and request types)",

@@ -47,13 +47,8 @@ def write_model_card(output: Path, config: TrainConfig, model: Any, metrics: dic
         "",
         "## Training data",
         "",
-        "| split | source | format | sentences | weight | licence |",
-        "|---|---|---|---|---|---|",
+        *data_table(metrics),
     ]
-    for split in ("train", "dev"):
-        for row in metrics.get("data", {}).get(split, []):
-            lines.append(f"| {split} | {row.get('name') or row['path']} | {row['format']} | {row['sentences']:,} | "
-                         f"{row.get('weight', 1.0)} | {row.get('licence') or 'not stated'} |")
     lines += _backbone_lines(config.backbone)
     lines += ["", "## Scores", "", *_score_lines(metrics), ""]
     lines += [
@@ -76,6 +71,20 @@ def write_model_card(output: Path, config: TrainConfig, model: Any, metrics: dic
     path = output / "README.md"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+def data_table(metrics: dict[str, Any]) -> list[str]:
+    """The card's markdown table of the train and dev sources recorded in ``metrics["data"]``.
+
+    >>> data_table({"data": {"train": [{"path": "a.jsonl", "format": "corpus", "sentences": 1200}]}})[2]
+    '| train | a.jsonl | corpus | 1,200 | 1.0 | not stated |'
+    """
+    lines = ["| split | source | format | sentences | weight | licence |", "|---|---|---|---|---|---|"]
+    for split in ("train", "dev"):
+        for row in metrics.get("data", {}).get(split, []):
+            lines.append(f"| {split} | {row.get('name') or row['path']} | {row.get('format', '?')} | "
+                         f"{row['sentences']:,} | {row.get('weight', 1.0)} | {row.get('licence') or 'not stated'} |")
+    return lines
 
 
 def _weights_line(output: Path, config: TrainConfig) -> str:
