@@ -164,7 +164,7 @@ def completed_keys(output: Path, *, repair: bool = True) -> set[str]:
     if not output.exists():
         return set()
     if repair:
-        _drop_torn_tail(output)
+        drop_torn_tail(output)
     done: set[str] = set()
     bad: list[int] = []
     with open(output, "rb") as handle:
@@ -272,7 +272,7 @@ def merge_parts(output: Path, world: int | None = None) -> int:
     return added
 
 
-def _drop_torn_tail(output: Path) -> None:
+def drop_torn_tail(output: Path) -> None:
     """Cut a last line that was written only in part (no newline) when a run was killed."""
     with open(output, "rb+") as handle:
         handle.seek(0, os.SEEK_END)

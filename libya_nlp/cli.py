@@ -140,6 +140,10 @@ def _annotate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     final = None  # -o OUT.parquet: JSON lines go to OUT.parquet.jsonl (resumable), converted at the end
     if args.output is not None and args.output.suffix == ".parquet":
         final, args.output = args.output, args.output.with_name(args.output.name + ".jsonl")
+        try:
+            import pyarrow.parquet  # noqa: F401 - needed at the end; say so before the run, not after it
+        except ImportError:
+            parser.error(f"-o {final}: writing Parquet needs pyarrow (pip install 'libya-nlp[datasets]')")
         if final.exists() and not args.resume:
             parser.error(f"{final} exists: remove it to start over")
         if final.exists() and not args.output.exists():
@@ -243,6 +247,13 @@ def _annotate_ray(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         return 2
     except ValueError as error:
         parser.error(str(error))
+    from libya_nlp.checkpoints import CheckpointError
+
+    try:  # bad model options fail here with a message, not inside a Ray actor
+        _make_annotator(args, "cpu")
+    except (CheckpointError, ValueError, FileNotFoundError) as error:
+        print(f"libya-nlp: {error}", file=sys.stderr)
+        return 2
     if not ray.is_initialized():
         ray.init(address=args.address, include_dashboard=False, log_to_driver=False)
     try:

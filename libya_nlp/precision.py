@@ -1,6 +1,6 @@
 """One home for devices and precision: which device, which dtype, and how a model is prepared.
 
-"auto" is bf16 on CUDA and on CPUs with native bf16 (AVX512-BF16, AMX), else fp32; "int8"
+"auto" is bf16 on CUDA GPUs that support it and on CPUs with native bf16 (AVX512-BF16, AMX), else fp32; "int8"
 quantises the linear layers dynamically on CPU. Training asks :func:`cuda_bf16` for its mixed
 precision, so inference and training read one rule.
 
@@ -42,7 +42,8 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
 
 
 def resolve_dtype(device: torch.device, precision: str = "auto") -> torch.dtype:
-    """Weights' dtype for inference: "auto" is bf16 on CUDA and on CPUs with native bf16, else fp32.
+    """Weights' dtype for inference: "auto" is bf16 on GPUs that support it (:func:`cuda_bf16`, the
+    rule training uses too) and on CPUs with native bf16, else fp32.
 
     ("int8" keeps fp32 weights here; :func:`prepare_model` then quantises the linear layers.)
 
@@ -53,8 +54,10 @@ def resolve_dtype(device: torch.device, precision: str = "auto") -> torch.dtype:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
     if precision in ("fp32", "int8"):
         return torch.float32
-    if precision == "bf16" or device.type == "cuda":
+    if precision == "bf16":
         return torch.bfloat16
+    if device.type == "cuda":
+        return torch.bfloat16 if cuda_bf16() else torch.float32
     return torch.bfloat16 if cpu_has_native_bf16() else torch.float32
 
 
@@ -83,5 +86,5 @@ def cpu_has_native_bf16() -> bool:
 
 
 def cuda_bf16() -> bool:
-    """bf16 mixed precision for training: on CUDA where the GPU supports it."""
+    """bf16 on CUDA, for inference ("auto") and training's mixed precision: where the GPU supports it."""
     return torch.cuda.is_available() and torch.cuda.is_bf16_supported()

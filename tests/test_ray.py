@@ -106,5 +106,29 @@ def test_the_cli_engine_writes_jsonl_files(local_ray, options, tmp_path, capsys)
     assert sorted(r["id"] for r in records if r["error"] is None) == sorted(f"d{i}" for i in range(20))
     assert [r["line"] for r in records if r["error"] is not None] == [21]
     assert "21 rows written" in capsys.readouterr().err
-    assert main(command + ["--resume"]) == 0
+    assert main(command + ["--resume"]) == 1  # the error row is still there, as the local path reports it
     assert "0 rows written" in capsys.readouterr().err
+
+
+def test_a_folder_that_is_not_the_engines_is_refused_untouched(local_ray, options, tmp_path, capsys):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"id": "a", "text": "نص."}) + "\n", encoding="utf-8")
+    folder = tmp_path / "data"
+    folder.mkdir()
+    pq.write_table(pa.table({"id": ["x"], "text": ["y"]}), folder / "mine.parquet")
+    for extra in ([], ["--resume"]):
+        assert main(["annotate", "--engine", "ray", "--tagger", options["tagger"], "--classifier", options["classifier"],
+                     str(source), "-o", str(folder), *extra]) == 2
+        assert "is not a folder `annotate --engine ray` wrote" in capsys.readouterr().err
+    assert (folder / "mine.parquet").is_file()
+
+
+def test_bad_model_options_fail_in_the_driver_with_a_message(local_ray, tmp_path, capsys):
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"id": "a", "text": "نص."}) + "\n", encoding="utf-8")
+    assert main(["annotate", "--engine", "ray", "--tagger", str(tmp_path / "nowhere"), str(source),
+                 "-o", str(tmp_path / "out")]) == 2
+    assert "nowhere" in capsys.readouterr().err

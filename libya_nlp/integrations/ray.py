@@ -16,7 +16,8 @@ Every output row carries ``id``, ``file``, ``line``, ``error`` and ``annotation`
 in no particular order: sort by ``file`` and ``line`` for input order. With ``resume=True``
 (``--resume``) the ids (and ``file:line`` of error rows without an id) already in ``OUT_DIR`` are
 skipped, so a run killed anywhere, workers or driver, is finished by running it again; a
-file left half-written by the kill is removed first and its rows are redone.
+file left half-written by the kill is removed first and its rows are redone. The folder holds a
+``_libya_nlp_run.json`` that marks it as this engine's; a non-empty folder without it is refused.
 
     import ray, ray.data
     from libya_nlp.integrations.ray import annotate_ray
@@ -126,11 +127,8 @@ def annotate_files(paths: list[Path], out_dir: Path, *, resume: bool = False, ou
         raise ValueError(f"output format {output_format!r}: choose one of {', '.join(OUTPUT_FORMATS)}")
     if out_dir.exists() and not out_dir.is_dir():
         raise ValueError(f"-o {out_dir} is a file: the Ray engine writes a folder of {output_format} files")
-    existing = output_files(out_dir)
-    if existing and not resume:
-        raise ValueError(f"{out_dir} already holds {len(existing)} output files: add --resume to continue "
-                         "that run, or choose an empty folder")
-    done = completed_keys(out_dir) if resume else set()
+    done = _check_folder(out_dir, output_format, resume)
+    paths = [p.resolve() for p in paths]  # read tasks run in other working directories, on other nodes
     duplicates = _duplicate_lines(paths)
     source = _DocumentSource([str(p) for p in paths], done, duplicates, max_doc_chars)
     # reading and writing are light next to the models: they take no CPU slot, so that `workers`
@@ -140,63 +138,105 @@ def annotate_files(paths: list[Path], out_dir: Path, *, resume: bool = False, ou
                              cpus_per_worker=cpus_per_worker, batch_size=batch_size, drop_columns=("text",),
                              **annotator_options)
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = errors = 0
+    (out_dir / MANIFEST).write_text(json.dumps({"format": output_format}) + "\n", encoding="utf-8")
     if output_format == "parquet":
         annotated.write_parquet(str(out_dir), ray_remote_args={"num_cpus": 0})
     else:
-        annotated.write_json(str(out_dir), ray_remote_args={"num_cpus": 0})
+        annotated.write_json(str(out_dir), ray_remote_args={"num_cpus": 0}, force_ascii=False)
+    written = errors = 0
     for row in _iter_output_rows(out_dir, columns=("id", "file", "line", "error")):
-        if _row_key(row) not in done:
-            written += 1
-            errors += row["error"] is not None
+        errors += row["error"] is not None  # all of them, as the single-process path reports them on resume
+        written += _row_key(row) not in done
     return {"written": written, "skipped": len(done), "errors": errors}
+
+
+MANIFEST = "_libya_nlp_run.json"
+
+
+def _check_folder(out_dir: Path, output_format: str, resume: bool) -> set[str]:
+    """What a run may do with ``out_dir``: start in an empty (or new) folder, or, with ``resume``,
+    continue a folder this engine wrote in the same format; returns the keys already there."""
+    if not out_dir.is_dir() or not any(out_dir.iterdir()):
+        return set()
+    manifest = out_dir / MANIFEST
+    if not manifest.is_file():
+        raise ValueError(f"{out_dir} is not empty and is not a folder `annotate --engine ray` wrote: "
+                         "choose an empty folder for the output")
+    if not resume:
+        raise ValueError(f"{out_dir} holds the output of an earlier run: add --resume to continue it, "
+                         "or choose an empty folder")
+    recorded = json.loads(manifest.read_text(encoding="utf-8")).get("format")
+    if recorded != output_format:
+        raise ValueError(f"{out_dir} holds {recorded} files: resume with --output-format {recorded}")
+    return completed_keys(out_dir)
 
 
 def output_files(out_dir: Path) -> list[Path]:
     """The data files a run wrote into ``out_dir`` (Parquet or JSON lines), in name order."""
     if not out_dir.is_dir():
         return []
-    return sorted(p for p in out_dir.iterdir() if p.is_file() and p.suffix in (".parquet", ".json", ".jsonl"))
+    return sorted(p for p in out_dir.iterdir()
+                  if p.is_file() and p.suffix in (".parquet", ".json", ".jsonl") and p.name != MANIFEST)
 
 
 def completed_keys(out_dir: Path) -> set[str]:
-    """Keys of the rows already in ``out_dir``; a file a kill left unreadable is removed (its rows
-    are redone) and a JSON-lines file's torn last line is cut, each with a warning."""
-    from libya_nlp.archive import completed_keys as jsonl_keys
+    """Keys of the rows already in ``out_dir``. A Parquet file a kill left without its footer is
+    removed and a JSON-lines file's torn last line is cut (each with a warning): their rows are redone.
+    A readable file without the engine's columns is refused, never removed."""
+    from libya_nlp.archive import drop_torn_tail
 
     keys: set[str] = set()
     for path in output_files(out_dir):
         if path.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
             try:
-                rows = list(_parquet_rows(path, ("id", "file", "line", "error")))
+                names = pq.read_schema(path).names
             except Exception as error:  # noqa: BLE001 - pyarrow raises several kinds for a torn file
                 print(f"libya-nlp: {path}: not a complete Parquet file ({error}); removed, its rows are redone",
                       file=sys.stderr)
                 path.unlink()
                 continue
-            keys.update(_row_key(row) for row in rows)
+            _check_columns(path, names)
         else:
-            keys |= jsonl_keys(path)
+            drop_torn_tail(path)
+        keys.update(_row_key(row) for row in _file_rows(path, ("id", "file", "line", "error")))
     return keys
 
 
+def _check_columns(path: Path, names: list[str]) -> None:
+    missing = [name for name in OUTPUT_COLUMNS if name not in names]
+    if missing:
+        raise ValueError(f"{path} has no column {', '.join(missing)}: it is not this engine's output; "
+                         "move it out of the output folder")
+
+
 def _row_key(row: dict[str, Any]) -> str:
-    """An output row's identity for ``--resume``: its id, or ``file:line`` when it has none."""
-    if row.get("id") is not None:
+    """An output row's identity for ``--resume``: the document id of an annotated row, else (an
+    error row) ``file:line``, as the reader computes it for the same input line."""
+    if row.get("error") is None and row.get("id") is not None:
         return str(row["id"])
     return f"{Path(row['file']).resolve()}:{row['line']}"
 
 
+def _file_rows(path: Path, columns: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+    if path.suffix == ".parquet":
+        yield from _parquet_rows(path, columns)
+        return
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            record = json.loads(line)
+            if not isinstance(record, dict) or any(name not in record for name in columns):
+                raise ValueError(f"{path}:{number}: not a row of this engine's output; move the file out of "
+                                 "the output folder")
+            yield {name: record[name] for name in columns}
+
+
 def _iter_output_rows(out_dir: Path, columns: tuple[str, ...]) -> Iterator[dict[str, Any]]:
     for path in output_files(out_dir):
-        if path.suffix == ".parquet":
-            yield from _parquet_rows(path, columns)
-        else:
-            with open(path, encoding="utf-8") as handle:
-                for line in handle:
-                    if line.strip():
-                        record = json.loads(line)
-                        yield {name: record.get(name) for name in columns}
+        yield from _file_rows(path, columns)
 
 
 def _parquet_rows(path: Path, columns: tuple[str, ...]) -> Iterator[dict[str, Any]]:
