@@ -29,9 +29,9 @@ from libya_nlp.actors import ActorRegistry
 from libya_nlp.checkpoints import load_classifier, load_tagger
 from libya_nlp.classifier import SentenceClassifier
 from libya_nlp.event_model import load_event_finder
-from libya_nlp.precision import prepare_model, resolve_device, resolve_dtype
 from libya_nlp.labels import DEFAULT_STANCE_TARGET, GNA_TARGET, HAFTAR_TARGET
 from libya_nlp.output import Annotation, Entity, SentenceAnnotation
+from libya_nlp.precision import prepare_model, resolve_device, resolve_dtype
 from libya_nlp.segmentation import iter_sentences, split_sentences, tokenize
 from libya_nlp.stages import Chunk, SentenceResult, Stage, default_stages, entities_in, is_coded
 from libya_nlp.tagger import EntityTagger

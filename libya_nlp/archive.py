@@ -47,7 +47,7 @@ class BadRecord:
 
     @property
     def key(self) -> str:
-        return _error_key(self.file, self.line)
+        return line_key(self.file, self.line)
 
 
 def check_inputs(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
@@ -195,10 +195,10 @@ def _drop_lines(output: Path, numbers: set[int]) -> None:
 def record_key(record: dict[str, Any]) -> str:
     """What identifies an output line: the document id (also of a document refused as too long),
     or ``file:line`` for the error record of an input line that had no usable id."""
-    return _error_key(record["file"], record["line"]) if "error" in record and "file" in record else str(record["id"])
+    return line_key(record["file"], record["line"]) if "error" in record and "file" in record else str(record["id"])
 
 
-def _error_key(file: str, line: int) -> str:
+def line_key(file: str, line: int) -> str:
     """An error record's identity: the resolved path, however the command line spelled it."""
     return f"{Path(file).resolve()}:{line}"
 

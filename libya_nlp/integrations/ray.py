@@ -37,6 +37,8 @@ import pyarrow as pa
 from ray.data import Datasource, ReadTask
 from ray.data.block import BlockMetadata
 
+from libya_nlp.archive import BadRecord, drop_torn_tail, line_key, read_documents, read_file
+
 ANNOTATION_COLUMN = "annotation"
 OUTPUT_COLUMNS = ("id", "file", "line", "error", ANNOTATION_COLUMN)
 OUTPUT_FORMATS = ("parquet", "jsonl")
@@ -183,8 +185,6 @@ def completed_keys(out_dir: Path) -> set[str]:
     """Keys of the rows already in ``out_dir``. A Parquet file a kill left without its footer is
     removed and a JSON-lines file's torn last line is cut (each with a warning): their rows are redone.
     A readable file without the engine's columns is refused, never removed."""
-    from libya_nlp.archive import drop_torn_tail
-
     keys: set[str] = set()
     for path in output_files(out_dir):
         if path.suffix == ".parquet":
@@ -216,7 +216,7 @@ def _row_key(row: dict[str, Any]) -> str:
     error row) ``file:line``, as the reader computes it for the same input line."""
     if row.get("error") is None and row.get("id") is not None:
         return str(row["id"])
-    return f"{Path(row['file']).resolve()}:{row['line']}"
+    return line_key(row["file"], row["line"])
 
 
 def _file_rows(path: Path, columns: tuple[str, ...]) -> Iterator[dict[str, Any]]:
@@ -248,8 +248,6 @@ def _parquet_rows(path: Path, columns: tuple[str, ...]) -> Iterator[dict[str, An
 def _duplicate_lines(paths: list[Path]) -> dict[str, str]:
     """``file:line`` keys of the rows whose id an earlier row already has, with the message of
     their error row; read in the driver, in input order (ids only are kept)."""
-    from libya_nlp.archive import BadRecord, read_documents
-
     return {item.key: item.error for item in read_documents(paths)
             if isinstance(item, BadRecord) and item.error.startswith("duplicate id")}
 
@@ -257,14 +255,12 @@ def _duplicate_lines(paths: list[Path]) -> dict[str, str]:
 def _document_rows(path: str, done: set[str], duplicates: dict[str, str],
                    max_doc_chars: int | None) -> Iterator[dict[str, Any]]:
     """The rows of one input file that are not done yet: a document, or an error naming its line."""
-    from libya_nlp.archive import BadRecord, read_file
-
     for number, item in read_file(Path(path)):
         if isinstance(item, BadRecord):
             row = {"id": item.id, "file": path, "line": number, "text": None, "error": item.error}
-        elif _error_key(path, number) in duplicates:
+        elif line_key(path, number) in duplicates:
             row = {"id": None, "file": path, "line": number, "text": None,
-                   "error": duplicates[_error_key(path, number)]}
+                   "error": duplicates[line_key(path, number)]}
         elif max_doc_chars and len(item.text) > max_doc_chars:
             row = {"id": item.id, "file": path, "line": number, "text": None,
                    "error": (f"document has {len(item.text):,} characters, over --max-doc-chars "
@@ -273,10 +269,6 @@ def _document_rows(path: str, done: set[str], duplicates: dict[str, str],
             row = {"id": item.id, "file": path, "line": number, "text": item.text, "error": None}
         if _row_key(row) not in done:
             yield row
-
-
-def _error_key(file: str, line: int) -> str:
-    return f"{Path(file).resolve()}:{line}"
 
 
 class _DocumentSource(Datasource):
