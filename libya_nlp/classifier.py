@@ -1,6 +1,8 @@
 """The sentence classifier: request types and stance toward a target for each sentence.
 
-The model reads the pair (target, sentence). A sentence too long for the model is cut into
+The model reads the pair (target, sentence). When the checkpoint carries a character n-gram
+request head (:mod:`libya_nlp.ngram_requests`), its probabilities are blended into the request
+scores with the weight in the config. A sentence too long for the model is cut into
 overlapping windows: a request type found in any window counts (the maximum probability),
 and the stance comes from the window that is most sure the stance is not ``none``.
 
@@ -67,7 +69,7 @@ class SentenceClassifier:
         """Tokenise and window the (target, sentence) pairs; no model call."""
         sentences = [list(words) for words in sentences]
         if not sentences:
-            return ClassificationJob(0, None, [])
+            return ClassificationJob(0, None, [], [])
         target = list(target)
         room = self.max_length - len(self.tokenizer(target, is_split_into_words=True)["input_ids"]) - 1
         if room < 8:
@@ -77,7 +79,7 @@ class SentenceClassifier:
             truncation="only_second", max_length=self.max_length, stride=min(self.stride, room // 2),
             return_overflowing_tokens=True, return_attention_mask=True,
         )
-        return ClassificationJob(len(sentences), encoding, windows_of(encoding))
+        return ClassificationJob(len(sentences), encoding, windows_of(encoding), [" ".join(w) for w in sentences])
 
     def run(self, job: ClassificationJob, *, batch_size: int = 32) -> list[SentenceLabels]:
         """Run the model on a prepared job; one result per sentence."""
@@ -88,10 +90,14 @@ class SentenceClassifier:
         per_sentence: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(job.count)]
         for w, (request_probs, stance_probs) in enumerate(outputs):
             per_sentence[job.encoding["overflow_to_sample_mapping"][w]].append((request_probs, stance_probs))
+        ngram_probs = self._ngram_probabilities(job.texts)
         results = []
-        for windows in per_sentence:
+        for index, windows in enumerate(per_sentence):
             request_probs, stance_probs = merge_windows([r for r, _ in windows], [s for _, s in windows],
                                                         self.none_index)
+            if ngram_probs is not None:
+                blend = self.model.config.request_ngram_blend
+                request_probs = (1.0 - blend) * request_probs + blend * ngram_probs[index]
             chosen = [(self.request_types[i], float(request_probs[i]))
                       for i in np.flatnonzero(request_probs >= self.thresholds)]
             chosen.sort(key=lambda pair: -pair[1])
@@ -102,14 +108,23 @@ class SentenceClassifier:
             ))
         return results
 
+    def _ngram_probabilities(self, texts: list[str]) -> np.ndarray | None:
+        """The n-gram head's request probabilities, or None when the model has no blend."""
+        head = getattr(self.model, "request_ngrams", None)
+        if head is None or not self.model.config.request_ngram_blend:
+            return None
+        return head.probabilities(texts)
+
 
 @dataclass
 class ClassificationJob:
-    """(target, sentence) pairs tokenised and windowed for the classifier."""
+    """(target, sentence) pairs tokenised and windowed for the classifier, and each sentence as
+    space-joined words (what an n-gram request head reads)."""
 
     count: int
     encoding: Any
     windows: list[dict[str, list[int]]]
+    texts: list[str]
 
 
 def merge_windows(

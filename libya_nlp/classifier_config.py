@@ -38,6 +38,10 @@ class LibyaClassifierConfig(PretrainedConfig):
             the heads (measured on the training data when the classifier was created). Mean-pooled
             e5 vectors share one large direction and vary by ~0.08 per dimension, so an unscaled
             linear head barely moves at a normal learning rate.
+        request_ngram_buckets: with a number, the model carries a character n-gram request head
+            (:class:`~libya_nlp.ngram_requests.NgramRequestHead`) of that many hash buckets.
+        request_ngram_blend: the weight of that head's probabilities in the request scores
+            (``(1 - w) * encoder + w * n-grams``); 0 reads the encoder alone.
     """
 
     model_type = "libya_sentence_classifier"
@@ -53,6 +57,8 @@ class LibyaClassifierConfig(PretrainedConfig):
         request_pos_weight: list[float] | None = None,
         pooled_mean: list[float] | None = None,
         pooled_std: list[float] | None = None,
+        request_ngram_buckets: int | None = None,
+        request_ngram_blend: float = 0.0,
         **kwargs: Any,
     ) -> None:
         self.encoder = dict(encoder) if encoder is not None else {"model_type": "bert"}
@@ -84,6 +90,13 @@ class LibyaClassifierConfig(PretrainedConfig):
             raise ValueError("pooled_mean and pooled_std go together")
         self.pooled_mean = [float(v) for v in pooled_mean] if pooled_mean is not None else None
         self.pooled_std = [float(v) for v in pooled_std] if pooled_std is not None else None
+        if request_ngram_buckets is not None and request_ngram_buckets < 1:
+            raise ValueError(f"request_ngram_buckets must be a positive number of buckets, got {request_ngram_buckets}")
+        if not 0.0 <= request_ngram_blend <= 1.0 or (request_ngram_blend and request_ngram_buckets is None):
+            raise ValueError(f"request_ngram_blend must lie in [0, 1] and needs request_ngram_buckets, "
+                             f"got {request_ngram_blend}")
+        self.request_ngram_buckets = request_ngram_buckets
+        self.request_ngram_blend = float(request_ngram_blend)
         super().__init__(**kwargs)
 
     def encoder_config(self) -> PretrainedConfig:

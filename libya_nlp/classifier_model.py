@@ -25,6 +25,7 @@ from transformers import AutoConfig, AutoModel, PreTrainedModel
 from transformers.utils import ModelOutput
 
 from libya_nlp.classifier_config import LibyaClassifierConfig
+from libya_nlp.ngram_requests import NgramRequestHead
 
 
 @dataclass
@@ -37,7 +38,9 @@ class LibyaClassifierOutput(ModelOutput):
 
 
 class LibyaClassifierModel(PreTrainedModel):
-    """An encoder with a request-type head (sigmoid) and a stance head (softmax)."""
+    """An encoder with a request-type head (sigmoid) and a stance head (softmax); optionally a
+    character n-gram request head whose probabilities the :class:`~libya_nlp.classifier.SentenceClassifier`
+    blends in (it reads text, not token ids, so ``forward`` does not use it)."""
 
     config_class = LibyaClassifierConfig
     base_model_prefix = "encoder"
@@ -50,6 +53,8 @@ class LibyaClassifierModel(PreTrainedModel):
         self.dropout = nn.Dropout(config.classifier_dropout)
         self.request_head = nn.Linear(config.hidden_size, len(config.request_types))
         self.stance_head = nn.Linear(config.hidden_size, len(config.stance_labels))
+        self.request_ngrams = (NgramRequestHead(config.request_ngram_buckets, len(config.request_types))
+                               if config.request_ngram_buckets else None)
         self.post_init()
 
     @classmethod

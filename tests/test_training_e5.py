@@ -43,8 +43,13 @@ def test_e5_configs_train_and_annotate_on_a_unigram_backbone(tmp_path):
     config = json.loads((tmp_path / "classifier" / "config.json").read_text(encoding="utf-8"))
     assert config["pooling"] == "mean" and len(config["request_pos_weight"]) == 7
     assert len(set(config["request_thresholds"].values())) == 1  # one shared threshold
+    # the n-gram head: fitted, its weight chosen on dev_tune, the encoder alone reported beside it
+    assert config["request_ngram_buckets"] == 131072 and config["request_ngram_blend"] == dev["ngram_blend"]
+    alone = classifier["evaluation"]["dev_encoder_only"]
+    assert alone["sentences"] == dev["sentences"] and "micro_f1" in alone["request_types"]
     card = (tmp_path / "classifier" / "README.md").read_text(encoding="utf-8")
     assert "multilingual-e5-small" in card and "Baseline on the same" in card and "MIT" in card
+    assert "character n-gram head" in card and "dev_encoder_only" in card
     text = "طلب السراج من «الجزائر» دعما. Photo: Reuters"
     result = annotate(text, tagger=tmp_path / "tagger", classifier=tmp_path / "classifier").to_dict()
     assert all(text[e["start"]:e["end"]] == e["text"] for e in result["entities"])

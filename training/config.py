@@ -103,6 +103,11 @@ class ClassifierOptions:
     threshold_fraction: float = 0.0
     # One threshold for every request type (less prone to over-fit a small tuning set) or one each.
     shared_threshold: bool = False
+    # Fit a character n-gram request head on the training records and blend its probabilities
+    # with the encoder's, the weight chosen with the thresholds on the tuning part of dev
+    # (training/ngram_fit.py); needs tune_thresholds.
+    ngram_blend: bool = False
+    ngram_buckets: int = 131072
 
 
 @dataclass
@@ -197,6 +202,11 @@ def _check_ranges(config: TrainConfig) -> None:
               0 <= config.classifier.threshold_fraction < 1, "in [0, 1)"),
              ("classifier.head_learning_rate_scale", config.classifier.head_learning_rate_scale,
               config.classifier.head_learning_rate_scale > 0, "a positive number"),
+             ("classifier.ngram_buckets", config.classifier.ngram_buckets, config.classifier.ngram_buckets >= 1,
+              "a positive number"),
+             ("classifier.ngram_blend", config.classifier.ngram_blend,
+              not config.classifier.ngram_blend or config.classifier.tune_thresholds,
+              "false unless classifier.tune_thresholds is true (the blend weight is tuned with the thresholds)"),
              ("events.folds", config.events.folds, config.events.folds >= 2, "at least 2"),
              ("events.c_values", config.events.c_values,
               bool(config.events.c_values) and all(c > 0 for c in config.events.c_values), "a list of positive numbers")]

@@ -73,7 +73,7 @@ def _entities(scores: dict[str, Any]) -> dict[str, Any]:
 
 def _classifier(scores: dict[str, Any]) -> dict[str, Any]:
     return {"request_micro_f1": scores["request_types"]["micro_f1"],
-            "stance_macro_f1": {t: s["macro_f1"] for t, s in scores["stance"].items()}}
+            "stance_macro_f1": {t: s["macro_f1"] for t, s in scores.get("stance", {}).items()}}
 
 
 def _events(scores: dict[str, Any]) -> dict[str, Any]:
