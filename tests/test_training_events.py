@@ -74,3 +74,22 @@ def test_end_to_end_scoring_counts_every_gold_event(tiny_tagger_dir, tiny_classi
     assert scores["records"] == 12
     assert scores["triples"]["support"] == sum(len(r.events or ()) for r in records) > 0
     assert 0.0 <= scores["triples"]["f1"] <= 1.0 and 0.0 <= scores["gold_entities_found_exactly"] <= 1.0
+
+
+def test_end_to_end_scores_go_into_the_events_card(events_run, tiny_tagger_dir, tiny_classifier_dir, tmp_path):
+    import shutil
+
+    from training.build_defaults import score_events_end_to_end
+
+    installed = tmp_path / "events"
+    shutil.copytree(events_run, installed)
+    (tmp_path / "dev.jsonl").write_text("\n".join(TRAIN.read_text(encoding="utf-8").splitlines()[:10]) + "\n",
+                                        encoding="utf-8")
+    scores = score_events_end_to_end(installed, (str(tmp_path / "dev.jsonl"),), tagger=str(tiny_tagger_dir),
+                                     classifier=str(tiny_classifier_dir))
+    recorded = json.loads((installed / "metrics.json").read_text(encoding="utf-8"))["evaluation"]["end_to_end"]
+    assert recorded["learned"]["records"] == 10 and recorded["rules"] == scores["rules"]
+    card = (installed / "README.md").read_text(encoding="utf-8")
+    assert "## End to end from raw text (10 dev records" in card
+    assert f"| learned | {scores['learned']['triples']['precision']:.3f} |" in card and "| rules |" in card
+    assert "| learned | gold |" in card  # the dev table is kept

