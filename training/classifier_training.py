@@ -94,7 +94,9 @@ def train_classifier(config: TrainConfig, root: Path, resume: bool = False) -> d
     save_checkpoint(config, model, tokenizer, metrics, task_description=(
         "Sentence classifier for Arabic news about Libya: one encoder with two heads, request types "
         f"(multi-label: {', '.join(REQUEST_TYPES)}) and stance (favor/against/none) toward a target actor "
-        "given as text with the sentence."))
+        "given as text with the sentence." + (
+            " The request probabilities blend in a character n-gram head (TF-IDF + logistic regression, "
+            "`libya_nlp.ngram_requests`) stored with the weights." if options.ngram_blend else "")))
     return metrics
 
 
