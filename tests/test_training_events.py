@@ -93,3 +93,15 @@ def test_end_to_end_scores_go_into_the_events_card(events_run, tiny_tagger_dir, 
     assert "## End to end from raw text (10 dev records" in card
     assert f"| learned | {scores['learned']['triples']['precision']:.3f} |" in card and "| rules |" in card
     assert "| learned | gold |" in card  # the dev table is kept
+
+
+def test_install_removes_nothing_when_a_source_is_missing(tmp_path, monkeypatch):
+    from training import build_defaults
+
+    installed = tmp_path / "installed"
+    installed.mkdir()
+    (installed / "events.json").write_text("{}", encoding="utf-8")
+    monkeypatch.setattr(build_defaults, "default_model_dir", lambda kind: installed)
+    with pytest.raises(SystemExit, match=r"missing .*events.json"):
+        build_defaults.install(tmp_path / "tagger", tmp_path / "classifier", tmp_path / "no_events")
+    assert (installed / "events.json").is_file()
