@@ -167,7 +167,9 @@ def _evaluate_and_tune(config: TrainConfig, model: LibyaClassifierModel, tokeniz
     extra: dict[str, Any] = {}
     if options.ngram_blend:
         extra["dev_encoder_only"] = {"request_types": score(report)["request_types"], "sentences": len(report),
-                                     "thresholds": dict(model.config.request_thresholds)}
+                                     "thresholds": dict(model.config.request_thresholds),
+                                     "mode": "the same sentences as dev, the encoder alone (no n-gram head), its "
+                                             "threshold tuned on dev_tune"}
         _add_ngram_head(model, unique_train, options.ngram_buckets)
         ngram_probs = model.request_ngrams.probabilities([record_text(r) for r in tune])
         blend, thresholds, _ = choose_blend(encoder_probs, ngram_probs, gold, choose, lambda p, t: request_scores(
