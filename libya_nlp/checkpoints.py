@@ -24,6 +24,7 @@ from libya_nlp.classifier_model import LibyaClassifierModel
 _DEFAULT_DIR = Path(__file__).resolve().parent / "models" / "default"
 _WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json")
 _PICKLE_FILES = ("pytorch_model.bin", "pytorch_model.bin.index.json")
+_UNSTORED_SUFFIXES = ("position_ids", "token_type_ids")  # buffers some encoders rebuild instead of storing
 _TRAIN_HINT = {
     "tagger": "python -m training.build_defaults (or python -m training.train configs/tagger_e5.yaml)",
     "classifier": "python -m training.build_defaults (or python -m training.train configs/classifier_e5.yaml)",
@@ -161,10 +162,18 @@ def _load_model(auto_class: Any, source: str, kind: str, **kwargs: Any) -> Any:
         return _load_int8_model(auto_class, Path(source), kind, kwargs["config"])
     try:
         # fp32 whatever the stored dtype (defaults ship in fp16); callers cast for their device.
-        return auto_class.from_pretrained(source, use_safetensors=True, trust_remote_code=False,
-                                          dtype=torch.float32, **kwargs)
+        model, info = auto_class.from_pretrained(source, use_safetensors=True, trust_remote_code=False,
+                                                 dtype=torch.float32, output_loading_info=True, **kwargs)
     except Exception as error:  # noqa: BLE001 - re-raised with the checkpoint named
         raise CheckpointError(f"cannot load the {kind} weights of {source!r}: {error}") from error
+    # transformers only warns about weights the config asks for and the files lack; such a model
+    # would run on freshly initialised heads and give confident nonsense
+    missing = [name for name in info.get("missing_keys", ()) if not name.endswith(_UNSTORED_SUFFIXES)]
+    if missing:
+        raise CheckpointError(f"the {kind} weights of {source!r} lack {len(missing)} tensor(s) its config needs "
+                              f"(e.g. {', '.join(sorted(missing)[:3])}); the checkpoint is incomplete or was saved "
+                              "from another config: save it again from the trained model")
+    return model
 
 
 def _load_int8_model(auto_class: Any, directory: Path, kind: str, config: Any) -> Any:
@@ -180,7 +189,7 @@ def _load_int8_model(auto_class: Any, directory: Path, kind: str, config: Any) -
     except Exception as error:  # noqa: BLE001 - re-raised with the checkpoint named
         raise CheckpointError(f"cannot load the {kind} weights of {str(directory)!r}: {error}") from error
     model.tie_weights()
-    missing = [name for name in missing if not name.endswith("position_ids")]
+    missing = [name for name in missing if not name.endswith(_UNSTORED_SUFFIXES)]
     if missing or unexpected:
         raise CheckpointError(f"the int8 weights in {directory} do not fit the {kind} config: missing {missing[:5]}, "
                               f"unexpected {unexpected[:5]}")

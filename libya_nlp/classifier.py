@@ -108,11 +108,14 @@ class SentenceClassifier:
             ))
         return results
 
-    def _ngram_probabilities(self, texts: list[str]) -> np.ndarray | None:
+    def _ngram_probabilities(self, texts: list[str] | None) -> np.ndarray | None:
         """The n-gram head's request probabilities, or None when the model has no blend."""
         head = getattr(self.model, "request_ngrams", None)
         if head is None or not self.model.config.request_ngram_blend:
             return None
+        if texts is None:
+            raise ValueError("this classifier blends an n-gram request head, which reads the sentences' text: "
+                             "build the job with prepare(), or pass ClassificationJob(..., texts=[...])")
         return head.probabilities(texts)
 
 
@@ -124,7 +127,7 @@ class ClassificationJob:
     count: int
     encoding: Any
     windows: list[dict[str, list[int]]]
-    texts: list[str]
+    texts: list[str] | None = None
 
 
 def merge_windows(

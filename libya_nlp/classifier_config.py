@@ -90,11 +90,15 @@ class LibyaClassifierConfig(PretrainedConfig):
             raise ValueError("pooled_mean and pooled_std go together")
         self.pooled_mean = [float(v) for v in pooled_mean] if pooled_mean is not None else None
         self.pooled_std = [float(v) for v in pooled_std] if pooled_std is not None else None
-        if request_ngram_buckets is not None and request_ngram_buckets < 1:
-            raise ValueError(f"request_ngram_buckets must be a positive number of buckets, got {request_ngram_buckets}")
-        if not 0.0 <= request_ngram_blend <= 1.0 or (request_ngram_blend and request_ngram_buckets is None):
-            raise ValueError(f"request_ngram_blend must lie in [0, 1] and needs request_ngram_buckets, "
-                             f"got {request_ngram_blend}")
+        if request_ngram_buckets is not None and (
+                isinstance(request_ngram_buckets, bool) or not isinstance(request_ngram_buckets, int)
+                or request_ngram_buckets < 1):
+            raise ValueError(f"request_ngram_buckets must be a positive whole number of buckets or None, "
+                             f"got {request_ngram_buckets!r}")
+        if (isinstance(request_ngram_blend, bool) or not isinstance(request_ngram_blend, (int, float))
+                or not 0.0 <= request_ngram_blend <= 1.0 or (request_ngram_blend and request_ngram_buckets is None)):
+            raise ValueError(f"request_ngram_blend must be a number in [0, 1] (above 0 needs request_ngram_buckets), "
+                             f"got {request_ngram_blend!r}")
         self.request_ngram_buckets = request_ngram_buckets
         self.request_ngram_blend = float(request_ngram_blend)
         super().__init__(**kwargs)

@@ -40,7 +40,12 @@ class LibyaClassifierOutput(ModelOutput):
 class LibyaClassifierModel(PreTrainedModel):
     """An encoder with a request-type head (sigmoid) and a stance head (softmax); optionally a
     character n-gram request head whose probabilities the :class:`~libya_nlp.classifier.SentenceClassifier`
-    blends in (it reads text, not token ids, so ``forward`` does not use it)."""
+    blends in (it reads text, not token ids, so ``forward`` does not use it).
+
+    With a blend (``config.request_ngram_blend > 0``) the ``request_thresholds`` were tuned on the
+    blended probabilities: ``forward``'s ``request_logits`` are the encoder's alone, so compare
+    ``(1 - w) * sigmoid(request_logits) + w * request_ngrams.probabilities(texts)`` with them, or
+    use :class:`~libya_nlp.classifier.SentenceClassifier`, which does."""
 
     config_class = LibyaClassifierConfig
     base_model_prefix = "encoder"
@@ -90,6 +95,16 @@ class LibyaClassifierModel(PreTrainedModel):
             mask = attention_mask.unsqueeze(-1).to(states.dtype)
             return (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
         return states[:, 0]
+
+    def _init_weights(self, module: nn.Module) -> None:
+        # an n-gram head is fitted, not initialised: zeros (probability 0.5 everywhere) rather
+        # than the uninitialised memory a checkpoint without its buffers would otherwise leave
+        if isinstance(module, NgramRequestHead):
+            with torch.no_grad():
+                for buffer in (module.idf, module.weight, module.bias):
+                    buffer.zero_()
+            return
+        super()._init_weights(module)
 
     def get_input_embeddings(self) -> nn.Module:
         return self.encoder.get_input_embeddings()

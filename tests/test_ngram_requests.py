@@ -108,10 +108,52 @@ def test_the_head_is_saved_and_loaded_with_the_classifier(tiny_tokenizer, tmp_pa
                 assert after.request_scores[label] == pytest.approx(score, abs=tolerance), (folder, label)
 
 
+def test_a_checkpoint_without_its_ngram_weights_is_refused(tiny_tokenizer, tmp_path):
+    """transformers only warns about missing weights; the head would read uninitialised memory
+    (NaN scores, invalid JSON) if loading went on."""
+    from safetensors.torch import load_file, save_file
+
+    from libya_nlp.checkpoints import CheckpointError
+
+    model = _classifier_with_head(tiny_tokenizer, blend=0.5)
+    model.save_pretrained(tmp_path)
+    tiny_tokenizer.save_pretrained(tmp_path)
+    weights = load_file(tmp_path / "model.safetensors")
+    save_file({k: v for k, v in weights.items() if not k.startswith("request_ngrams.")},
+              tmp_path / "model.safetensors", metadata={"format": "pt"})
+    with pytest.raises(CheckpointError, match=r"lack 3 tensor\(s\).*request_ngrams\."):
+        load_classifier(tmp_path)
+
+
+def test_a_fresh_head_is_zero_not_uninitialised(tiny_tokenizer):
+    model = _classifier_with_head(tiny_tokenizer, blend=0.5)
+    model._init_weights(model.request_ngrams)
+    assert all(float(b.abs().sum()) == 0 for b in model.request_ngrams.buffers())
+
+
+def test_a_job_without_texts_runs_the_encoder_alone_and_refuses_a_blend(tiny_tokenizer):
+    from dataclasses import replace
+
+    model = _classifier_with_head(tiny_tokenizer, blend=0.0)
+    classifier = SentenceClassifier(model, tiny_tokenizer)
+    job = classifier.prepare(SENTENCES, target=TARGET)
+    bare = replace(job, texts=None)
+    assert [r.request_scores for r in classifier.run(bare)] == [r.request_scores for r in classifier.run(job)]
+    model.config.request_ngram_blend = 0.5
+    with pytest.raises(ValueError, match="reads the sentences' text"):
+        classifier.run(bare)
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"request_ngram_blend": 0.3}, "needs request_ngram_buckets"),
     ({"request_ngram_buckets": 16, "request_ngram_blend": 1.5}, r"in \[0, 1\]"),
-    ({"request_ngram_buckets": 0}, "positive number of buckets"),
+    ({"request_ngram_buckets": 0}, "positive whole number of buckets"),
+    ({"request_ngram_buckets": 2048.0}, "positive whole number of buckets"),
+    ({"request_ngram_buckets": True}, "positive whole number of buckets"),
+    ({"request_ngram_buckets": "2048"}, "positive whole number of buckets"),
+    ({"request_ngram_buckets": 16, "request_ngram_blend": None}, r"in \[0, 1\]"),
+    ({"request_ngram_buckets": 16, "request_ngram_blend": "0.5"}, r"in \[0, 1\]"),
+    ({"request_ngram_buckets": 16, "request_ngram_blend": True}, r"in \[0, 1\]"),
 ])
 def test_config_rejects_bad_blend_settings(kwargs, message):
     with pytest.raises(ValueError, match=message):

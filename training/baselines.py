@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from libya_nlp.labels import REQUEST_TYPES
+from libya_nlp.ngram_requests import NgramRequestHead
 from training.corpus import CorpusRecord
 from training.metrics import request_scores
 from training.ngram_fit import fit_ngram_head, record_text
@@ -31,10 +32,17 @@ from training.ngram_fit import fit_ngram_head, record_text
 NAME = "TF-IDF char 2-5-grams (hashed) + balanced logistic regression"
 
 
-def tfidf_request_baseline(train: Sequence[CorpusRecord], evaluate: Sequence[CorpusRecord]) -> dict[str, Any]:
-    """Request-type scores of the TF-IDF baseline trained on ``train``, scored on ``evaluate``."""
-    gold_train = np.array([[t in r.request_types for t in REQUEST_TYPES] for r in train], dtype=int)
+def tfidf_request_baseline(train: Sequence[CorpusRecord], evaluate: Sequence[CorpusRecord], *,
+                           head: NgramRequestHead | None = None) -> dict[str, Any]:
+    """Request-type scores of the TF-IDF baseline trained on ``train``, scored on ``evaluate``;
+    pass ``head`` (from :func:`fit_baseline` on the same ``train``) to score several sets with one fit."""
+    head = head if head is not None else fit_baseline(train)
     gold = np.array([[t in r.request_types for t in REQUEST_TYPES] for r in evaluate], dtype=int)
-    head = fit_ngram_head([record_text(r) for r in train], gold_train)
     predicted = (head.probabilities([record_text(r) for r in evaluate]) >= 0.5).astype(int)
     return request_scores(gold, predicted, REQUEST_TYPES) | {"sentences": len(evaluate), "name": NAME}
+
+
+def fit_baseline(train: Sequence[CorpusRecord]) -> NgramRequestHead:
+    """The baseline's n-gram head fitted on ``train`` (the same fit as the classifier's n-gram head)."""
+    gold_train = np.array([[t in r.request_types for t in REQUEST_TYPES] for r in train], dtype=int)
+    return fit_ngram_head([record_text(r) for r in train], gold_train)

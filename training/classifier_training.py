@@ -26,13 +26,11 @@ from libya_nlp.labels import REQUEST_TYPES, STANCE_LABELS
 from libya_nlp.classifier_model import LibyaClassifierModel
 from libya_nlp.segmentation import tokenize
 from training.arrow_data import rows_dataset, tokenized
-from training.baselines import tfidf_request_baseline
+from training.classifier_tuning import evaluate_and_tune
 from training.config import TrainConfig
 from training.corpus import CorpusRecord, parse_record  # noqa: F401 - parse_record is used by the doctest
-from training.evaluate import evaluate_classifier
-from training.metrics import request_scores, stance_scores, tune_shared_threshold, tune_thresholds
-from training.ngram_fit import choose_blend, fit_ngram_head, record_text
-from training.sources import load_corpus_splits, split_dev_by_document
+from training.sources import load_corpus_splits
+from training.metrics import request_scores, stance_scores
 from training.hf_trainer import loss_history, make_trainer, save_checkpoint, seed_everything, train_resumable
 from training.wordpiece import train_wordpiece
 
@@ -90,13 +88,13 @@ def train_classifier(config: TrainConfig, root: Path, resume: bool = False) -> d
     metrics: dict[str, Any] = {"task": "classifier", "data": data_rows, "train_log": loss_history(trainer),
                                "evaluation": {}}
     if dev:
-        metrics["evaluation"].update(_evaluate_and_tune(config, model, tokenizer, train, dev))
+        metrics["evaluation"].update(evaluate_and_tune(config, model, tokenizer, train, dev))
     save_checkpoint(config, model, tokenizer, metrics, task_description=(
         "Sentence classifier for Arabic news about Libya: one encoder with two heads, request types "
         f"(multi-label: {', '.join(REQUEST_TYPES)}) and stance (favor/against/none) toward a target actor "
         "given as text with the sentence." + (
             " The request probabilities blend in a character n-gram head (TF-IDF + logistic regression, "
-            "`libya_nlp.ngram_requests`) stored with the weights." if options.ngram_blend else "")))
+            "`libya_nlp.ngram_requests`) stored with the weights." if model.request_ngrams is not None else "")))
     return metrics
 
 
@@ -132,62 +130,6 @@ def encode_pairs(tokenizer: Any, examples: list[PairExample], max_length: int) -
                 "request_labels": batch["request_labels"], "stance_labels": batch["stance_labels"]}
 
     return tokenized(rows, encode, "tokenising (target, sentence) pairs")
-
-
-def _evaluate_and_tune(config: TrainConfig, model: LibyaClassifierModel, tokenizer: Any,
-                       train: list[CorpusRecord], dev: list[CorpusRecord]) -> dict[str, Any]:
-    """Dev scores; with ``tune_thresholds``, thresholds chosen on a document-disjoint part of dev
-    (``threshold_fraction``) and the scores reported on the rest ("dev"), or on all of dev when the
-    fraction is 0 (then the scores are optimistic). With ``ngram_blend`` the n-gram head's blend
-    weight is chosen there too, and the encoder alone is also reported ("dev_encoder_only", with
-    its own tuned thresholds). Each split also carries the TF-IDF baseline's
-    request scores on the same sentences (:mod:`training.baselines`)."""
-    options, batch_size = config.classifier, config.training.eval_batch_size
-    unique_train = list({r.id: r for r in train}.values())  # weights repeat records; the baseline sees each once
-
-    def score(records: list[CorpusRecord]) -> dict[str, Any]:
-        scores = evaluate_classifier(SentenceClassifier(model, tokenizer), records, batch_size=batch_size)
-        scores.pop("request_probabilities")
-        return scores | {"baseline": tfidf_request_baseline(unique_train, records)}
-
-    if not options.tune_thresholds:
-        return {"dev": score(dev)}
-    report, tune = (split_dev_by_document(dev, options.threshold_fraction, config.seed)
-                    if options.threshold_fraction else (dev, dev))
-    gold = np.array([[label in r.request_types for label in REQUEST_TYPES] for r in tune], dtype=int)
-
-    def choose(probabilities: np.ndarray, gold: np.ndarray) -> dict[str, float]:
-        return (tune_shared_threshold if options.shared_threshold else tune_thresholds)(
-            probabilities, gold, REQUEST_TYPES)
-
-    model.config.request_ngram_blend = 0.0
-    encoder_probs = evaluate_classifier(SentenceClassifier(model, tokenizer), tune,
-                                        batch_size=batch_size)["request_probabilities"]
-    model.config.request_thresholds = choose(encoder_probs, gold)
-    extra: dict[str, Any] = {}
-    if options.ngram_blend:
-        extra["dev_encoder_only"] = {"request_types": score(report)["request_types"], "sentences": len(report),
-                                     "thresholds": dict(model.config.request_thresholds),
-                                     "mode": "the same sentences as dev, the encoder alone (no n-gram head), its "
-                                             "threshold tuned on dev_tune"}
-        _add_ngram_head(model, unique_train, options.ngram_buckets)
-        ngram_probs = model.request_ngrams.probabilities([record_text(r) for r in tune])
-        blend, thresholds, _ = choose_blend(encoder_probs, ngram_probs, gold, choose, lambda p, t: request_scores(
-            gold, (p >= np.array([t[label] for label in REQUEST_TYPES])).astype(int), REQUEST_TYPES)["micro_f1"])
-        model.config.request_ngram_blend, model.config.request_thresholds = blend, thresholds
-    blended = {"ngram_blend": model.config.request_ngram_blend} if options.ngram_blend else {}
-    if not options.threshold_fraction:
-        return {"dev": score(dev) | {"thresholds_tuned_on": "dev"} | blended} | extra
-    tuned_on = f"dev_tune ({len(tune)} sentences, document-disjoint from these)"
-    return {"dev": score(report) | {"thresholds_tuned_on": tuned_on} | blended, "dev_tune": score(tune)} | extra
-
-
-def _add_ngram_head(model: LibyaClassifierModel, train: list[CorpusRecord], buckets: int) -> None:
-    """Fit the character n-gram request head on the training records and attach it to the model."""
-    labels = np.array([[label in r.request_types for label in REQUEST_TYPES] for r in train], dtype=int)
-    head = fit_ngram_head([record_text(r) for r in train], labels, buckets=buckets)
-    model.request_ngrams = head.to(next(model.parameters()).device)
-    model.config.request_ngram_buckets = buckets
 
 
 def _standardize_pooled(model: LibyaClassifierModel, examples: Any, pad_id: int, seed: int,

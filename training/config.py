@@ -101,6 +101,10 @@ class ClassifierOptions:
     # Tune thresholds on this fraction of dev (by document) and report on the rest; 0 tunes and
     # reports on the same dev set (optimistic).
     threshold_fraction: float = 0.0
+    # Or choose thresholds (and the n-gram blend) by K-fold cross-validation over dev documents:
+    # the reported dev score is out-of-fold over all of dev, the shipped choice made on all of it
+    # (training/threshold_cv.py). 0 = off; not together with threshold_fraction.
+    threshold_folds: int = 0
     # One threshold for every request type (less prone to over-fit a small tuning set) or one each.
     shared_threshold: bool = False
     # Fit a character n-gram request head on the training records and blend its probabilities
@@ -200,6 +204,10 @@ def _check_ranges(config: TrainConfig) -> None:
              ("training.weight_decay", optim.weight_decay, optim.weight_decay >= 0, "0 or more"),
              ("classifier.threshold_fraction", config.classifier.threshold_fraction,
               0 <= config.classifier.threshold_fraction < 1, "in [0, 1)"),
+             ("classifier.threshold_folds", config.classifier.threshold_folds,
+              config.classifier.threshold_folds == 0
+              or (config.classifier.threshold_folds >= 2 and not config.classifier.threshold_fraction),
+              "0 (off) or at least 2, and not together with classifier.threshold_fraction"),
              ("classifier.head_learning_rate_scale", config.classifier.head_learning_rate_scale,
               config.classifier.head_learning_rate_scale > 0, "a positive number"),
              ("classifier.ngram_buckets", config.classifier.ngram_buckets, config.classifier.ngram_buckets >= 1,

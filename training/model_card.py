@@ -191,7 +191,7 @@ def _score_lines(metrics: dict[str, Any]) -> list[str]:
             if "ngram_blend" in scores:
                 lines.append(f"Request probabilities: {1 - scores['ngram_blend']:.1f} x the encoder's + "
                              f"{scores['ngram_blend']:.1f} x the character n-gram head's (`libya_nlp.ngram_requests`; "
-                             "the weight chosen with the thresholds on the tuning part of dev).")
+                             "the weight chosen with the thresholds, as this split's description says).")
                 lines.append("")
             if "baseline" in scores:
                 base = scores["baseline"]
