@@ -105,3 +105,24 @@ def test_install_removes_nothing_when_a_source_is_missing(tmp_path, monkeypatch)
     with pytest.raises(SystemExit, match=r"missing .*events.json"):
         build_defaults.install(tmp_path / "tagger", tmp_path / "classifier", tmp_path / "no_events")
     assert (installed / "events.json").is_file()
+
+
+def test_install_of_one_kind_leaves_the_others_installed(tmp_path, monkeypatch):
+    from training import build_defaults
+
+    installed = {kind: tmp_path / "installed" / kind for kind in build_defaults.KINDS}
+    for kind, folder in installed.items():
+        folder.mkdir(parents=True)
+        (folder / "kept.txt").write_text(kind, encoding="utf-8")
+    monkeypatch.setattr(build_defaults, "default_model_dir", lambda kind: installed[kind])
+    events = tmp_path / "events_run"
+    events.mkdir()
+    for name in build_defaults._EVENTS_SHIPPED:
+        (events / name).write_text("{}", encoding="utf-8")
+    # only the events model: the tagger and classifier sources may be absent, and stay as installed
+    build_defaults.install(tmp_path / "no_tagger", tmp_path / "no_classifier", events, ("events",))
+    assert not (installed["events"] / "kept.txt").exists() and (installed["events"] / "events.json").is_file()
+    assert (installed["tagger"] / "kept.txt").is_file() and (installed["classifier"] / "kept.txt").is_file()
+    monkeypatch.setattr(build_defaults, "MAX_TOTAL_BYTES", 10)  # the budget counts what stays installed too
+    with pytest.raises(SystemExit, match="over the"):
+        build_defaults.install(tmp_path / "no_tagger", tmp_path / "no_classifier", events, ("events",))

@@ -17,6 +17,7 @@ Recipe ``mini`` is the older offline path: pretrain a 4x256 BERT from scratch
 
     python -m training.build_defaults                      # e5: 45-90 min on 2 CPU cores (tagger 34 min, classifier 9 min on a fast day)
     python -m training.build_defaults --skip-train         # re-install and re-score the runs/ checkpoints
+    python -m training.build_defaults --skip-train --only classifier   # replace the classifier alone
     python -m training.build_defaults --recipe mini --pretrain-set training.max_steps=6000
 """
 
@@ -37,6 +38,7 @@ _ANERCORP_TEST = "../shared/data/anercorp_camel/ANERCorp_CamelLab_test.txt"
 _SHIPPED = ("config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt",
             "README.md", "metrics.json", "training_config.yaml")
 MAX_TOTAL_BYTES = 70_000_000
+KINDS = ("tagger", "classifier", "events")
 # (tagger configs in order, the last one's output installed; classifier config)
 _RECIPES = {
     "e5": (("configs/tagger_e5.yaml",), "configs/classifier_e5.yaml"),
@@ -61,7 +63,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--classifier-set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--anercorp-test", default=_ANERCORP_TEST, help="reported, never used for selection")
     parser.add_argument("--no-install", action="store_true", help="leave libya_nlp/models/default alone")
+    parser.add_argument("--only", action="append", choices=KINDS, metavar="KIND",
+                        help=f"train, install and score only this model ({', '.join(KINDS)}; repeatable); the "
+                             "installed others stay, and the events end-to-end score is taken again")
     args = parser.parse_args(argv)
+    kinds = tuple(args.only or KINDS)
     tagger_configs, classifier_config = _RECIPES[args.recipe]
 
     def sets(values: list[str], resumable: bool = True) -> list[str]:
@@ -77,8 +83,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.recipe == "mini" and train_main(["configs/pretrain_mini.yaml", "--overwrite",
                                                  *[i for v in args.pretrain_set for i in ("--set", v)]]):
             return 1
-        steps = [(config, args.tagger_set) for config in tagger_configs]
-        steps += [(classifier_config, args.classifier_set), (_EVENTS_CONFIG, [])]
+        steps = [(config, args.tagger_set) for config in tagger_configs] if "tagger" in kinds else []
+        steps += [(classifier_config, args.classifier_set)] if "classifier" in kinds else []
+        steps += [(_EVENTS_CONFIG, [])] if "events" in kinds else []
         for config, overrides in steps:
             if train_main([config, *sets(overrides, resumable=config != _EVENTS_CONFIG)]):
                 return 1
@@ -87,27 +94,29 @@ def main(argv: list[str] | None = None) -> int:
     events_dir = Path(load_config(_EVENTS_CONFIG).output_dir)
     if args.no_install:
         return 0
-    install(tagger_dir, classifier_dir, events_dir)
-    return score_installed(args.anercorp_test, tagger_dir, classifier_dir)
+    install(tagger_dir, classifier_dir, events_dir, kinds)
+    return score_installed(args.anercorp_test, tagger_dir, classifier_dir, kinds)
 
 
-def install(tagger_dir: Path, classifier_dir: Path, events_dir: Path) -> None:
-    """Copy the checkpoints into the package (transformers with int8 weights), checking the size budget.
-    Nothing installed is removed before every source is found."""
-    missing = [str(events_dir / name) for name in _EVENTS_SHIPPED if not (events_dir / name).is_file()]
-    missing += [str(d / "config.json") for d in (tagger_dir, classifier_dir) if not (d / "config.json").is_file()]
+def install(tagger_dir: Path, classifier_dir: Path, events_dir: Path, kinds: tuple[str, ...] = KINDS) -> None:
+    """Copy the checkpoints of ``kinds`` into the package (transformers with int8 weights), checking the
+    size budget of all installed models. Nothing installed is removed before every source is found."""
+    transformers = [(kind, source, load) for kind, source, load in (
+        ("tagger", tagger_dir, load_tagger), ("classifier", classifier_dir, load_classifier)) if kind in kinds]
+    missing = [str(events_dir / name) for name in _EVENTS_SHIPPED
+               if "events" in kinds and not (events_dir / name).is_file()]
+    missing += [str(d / "config.json") for _, d, _ in transformers if not (d / "config.json").is_file()]
     if missing:
         raise SystemExit(f"build_defaults: cannot install, missing {', '.join(missing)}; train them first "
                          f"(python -m training.build_defaults without --skip-train, or python -m training.train "
                          f"{_EVENTS_CONFIG} for the events model)")
-    total = 0
-    target = default_model_dir("events")
-    shutil.rmtree(target, ignore_errors=True)
-    target.mkdir(parents=True)
-    for name in _EVENTS_SHIPPED:
-        shutil.copy2(events_dir / name, target / name)
-        total += (target / name).stat().st_size
-    for kind, source, load in (("tagger", tagger_dir, load_tagger), ("classifier", classifier_dir, load_classifier)):
+    if "events" in kinds:
+        target = default_model_dir("events")
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        for name in _EVENTS_SHIPPED:
+            shutil.copy2(events_dir / name, target / name)
+    for kind, source, load in transformers:
         target = default_model_dir(kind)
         shutil.rmtree(target, ignore_errors=True)
         target.mkdir(parents=True)
@@ -116,13 +125,14 @@ def install(tagger_dir: Path, classifier_dir: Path, events_dir: Path) -> None:
                 shutil.copy2(path, target / path.name)
         model = load(source)[0]
         weights_int8.save_int8(model, target)
-        total += sum(path.stat().st_size for path in target.iterdir())
+    total = sum(path.stat().st_size for kind in KINDS if default_model_dir(kind).is_dir()
+                for path in default_model_dir(kind).iterdir() if path.is_file())
     if total > MAX_TOTAL_BYTES:
         raise SystemExit(f"the default models take {total / 1e6:.1f} MB, over the {MAX_TOTAL_BYTES / 1e6:.0f} MB budget")
     print(f"installed the default models ({total / 1e6:.1f} MB) into {default_model_dir('tagger').parent}")
 
 
-def score_installed(anercorp_test: str, tagger_dir: Path, classifier_dir: Path) -> int:
+def score_installed(anercorp_test: str, tagger_dir: Path, classifier_dir: Path, kinds: tuple[str, ...] = KINDS) -> int:
     """Score the installed (int8-stored) models and record the scores in their cards.
 
     Both the training checkpoint (float32 weights) and the installed one are scored in fp32 on
@@ -134,14 +144,16 @@ def score_installed(anercorp_test: str, tagger_dir: Path, classifier_dir: Path) 
 
     runs = []
     for kind, trained in (("tagger", tagger_dir), ("classifier", classifier_dir)):
+        if kind not in kinds:
+            continue
         installed = default_model_dir(kind)
         for name, model_dir in (("libya_dev_all_fp32_weights", trained), ("libya_dev_all_int8_weights", installed)):
             runs.append((installed, name, [str(model_dir), "--data", "training/data/libya/dev.jsonl",
                                            "--precision", "fp32"]))
-    if Path(anercorp_test).is_file():
+    if "tagger" in kinds and Path(anercorp_test).is_file():
         runs.append((default_model_dir("tagger"), "anercorp_test", [str(default_model_dir("tagger")),
                                                                      "--data", anercorp_test]))
-    else:
+    elif "tagger" in kinds:
         print(f"build_defaults: {anercorp_test} not found; the tagger card has no ANERcorp test score",
               file=sys.stderr)
     for installed, name, run in runs:
