@@ -57,6 +57,7 @@ def test_e5_configs_train_and_annotate_on_a_unigram_backbone(tmp_path):
     card = (tmp_path / "classifier" / "README.md").read_text(encoding="utf-8")
     assert "multilingual-e5-small" in card and "Baseline on the same" in card and "MIT" in card
     assert ("character n-gram head" in card) == blended and "dev_encoder_only" in card
+    assert "Chosen on the other folds for each fold: fold 1 (" in card
     text = "طلب السراج من «الجزائر» دعما. Photo: Reuters"
     result = annotate(text, tagger=tmp_path / "tagger", classifier=tmp_path / "classifier").to_dict()
     assert all(text[e["start"]:e["end"]] == e["text"] for e in result["entities"])

@@ -193,6 +193,12 @@ def _score_lines(metrics: dict[str, Any]) -> list[str]:
                              f"{scores['ngram_blend']:.1f} x the character n-gram head's (`libya_nlp.ngram_requests`; "
                              "the weight chosen with the thresholds, as this split's description says).")
                 lines.append("")
+            if "folds" in scores:
+                picks = "; ".join(f"fold {f['fold'] + 1} ({f['sentences']} sentences): blend {f['blend']:.1f}, threshold "
+                                  + "/".join(f"{t:.2f}" for t in sorted(set(f["thresholds"].values())))
+                                  for f in scores["folds"])
+                lines.append(f"Chosen on the other folds for each fold: {picks}.")
+                lines.append("")
             if "baseline" in scores:
                 base = scores["baseline"]
                 lines.append(f"Baseline on the same {base['sentences']:,} sentences ({base['name']}, trained on the "
