@@ -56,7 +56,8 @@ def test_e5_configs_train_and_annotate_on_a_unigram_backbone(tmp_path):
     assert alone["sentences"] == dev["sentences"] and "micro_f1" in alone["request_types"]
     card = (tmp_path / "classifier" / "README.md").read_text(encoding="utf-8")
     assert "multilingual-e5-small" in card and "Baseline on the same" in card and "MIT" in card
-    assert ("character n-gram head" in card) == blended and "dev_encoder_only" in card
+    assert ("x the character n-gram head's" in card) == blended and "dev_encoder_only" in card
+    assert ("no character n-gram head is shipped" in card) == (not blended)
     assert "Chosen on the other folds for each fold: fold 1 (" in card
     text = "طلب السراج من «الجزائر» دعما. Photo: Reuters"
     result = annotate(text, tagger=tmp_path / "tagger", classifier=tmp_path / "classifier").to_dict()
@@ -84,3 +85,10 @@ def test_folds_and_a_tuning_fraction_do_not_go_together():
         load_config(ROOT / "configs" / "classifier_e5.yaml", ["classifier.threshold_fraction=0.3"])
     with pytest.raises(ConfigError, match="classifier.threshold_folds"):
         load_config(ROOT / "configs" / "classifier_e5.yaml", ["classifier.threshold_folds=1"])
+
+
+def test_too_few_dev_documents_for_the_folds_fail_before_training(tmp_path, capsys):
+    code = train_main([str(ROOT / "configs" / "classifier_e5.yaml"), "--set", f"output_dir={tmp_path / 'c'}",
+                       "--set", "backbone=/no/such/backbone", *[a for o in SMALL_DATA[:1] for a in ("--set", o)],
+                       "--set", "data.dev=[{path: training/data/libya/dev.jsonl, format: corpus, max_sentences: 2}]"])
+    assert code != 0 and "classifier.threshold_folds" in capsys.readouterr().err

@@ -126,3 +126,14 @@ def test_install_of_one_kind_leaves_the_others_installed(tmp_path, monkeypatch):
     monkeypatch.setattr(build_defaults, "MAX_TOTAL_BYTES", 10)  # the budget counts what stays installed too
     with pytest.raises(SystemExit, match="over the"):
         build_defaults.install(tmp_path / "no_tagger", tmp_path / "no_classifier", events, ("events",))
+
+
+def test_the_second_tagger_stage_starts_from_the_first_and_takes_the_overrides():
+    from training import build_defaults
+
+    first, second = build_defaults._RECIPES["e5"][0]
+    steps = build_defaults._tagger_steps((first, second), ["training.epochs=1"])
+    assert steps[0] == (first, [])
+    assert steps[1] == (second, ["backbone=runs/tagger_e5", "training.epochs=1"])
+    with pytest.raises(SystemExit, match="output_dir of the one it starts from"):
+        build_defaults._tagger_steps((first, second), ["output_dir=runs/tagger_e5"])

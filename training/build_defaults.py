@@ -59,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-train", action="store_true", help="install and score the checkpoints in runs/")
     parser.add_argument("--resume", action="store_true", help="continue killed fine-tuning runs")
     parser.add_argument("--pretrain-set", action="append", default=[], metavar="KEY=VALUE", help="recipe mini")
-    parser.add_argument("--tagger-set", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--tagger-set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a key of the last (installed) tagger stage")
     parser.add_argument("--classifier-set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--anercorp-test", default=_ANERCORP_TEST, help="reported, never used for selection")
     parser.add_argument("--no-install", action="store_true", help="leave libya_nlp/models/default alone")
@@ -83,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.recipe == "mini" and train_main(["configs/pretrain_mini.yaml", "--overwrite",
                                                  *[i for v in args.pretrain_set for i in ("--set", v)]]):
             return 1
-        steps = [(config, args.tagger_set) for config in tagger_configs] if "tagger" in kinds else []
+        steps = _tagger_steps(tagger_configs, args.tagger_set) if "tagger" in kinds else []
         steps += [(classifier_config, args.classifier_set)] if "classifier" in kinds else []
         steps += [(_EVENTS_CONFIG, [])] if "events" in kinds else []
         for config, overrides in steps:
@@ -96,6 +97,22 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     install(tagger_dir, classifier_dir, events_dir, kinds)
     return score_installed(args.anercorp_test, tagger_dir, classifier_dir, kinds)
+
+
+def _tagger_steps(configs: tuple[str, ...], overrides: list[str]) -> list[tuple[str, list[str]]]:
+    """The tagger stages with their overrides: each later stage starts from the one before it
+    (``backbone`` set to its output), and ``--tagger-set`` applies to the last, installed stage only
+    (an ``output_dir`` shared by two stages would make the second overwrite its own backbone)."""
+    steps: list[tuple[str, list[str]]] = []
+    for index, config in enumerate(configs):
+        last = index == len(configs) - 1
+        chained = [f"backbone={load_config(configs[index - 1]).output_dir}"] if index else []
+        steps.append((config, chained + (overrides if last else [])))
+    if len(configs) > 1 and Path(load_config(configs[-1], steps[-1][1]).output_dir) == Path(
+            load_config(configs[-2]).output_dir):
+        raise SystemExit(f"build_defaults: --tagger-set gives the last tagger stage the output_dir of the one it "
+                         f"starts from ({load_config(configs[-2]).output_dir}); choose another folder")
+    return steps
 
 
 def install(tagger_dir: Path, classifier_dir: Path, events_dir: Path, kinds: tuple[str, ...] = KINDS) -> None:

@@ -29,7 +29,9 @@ from training.arrow_data import rows_dataset, tokenized
 from training.classifier_tuning import evaluate_and_tune
 from training.config import TrainConfig
 from training.corpus import CorpusRecord, parse_record  # noqa: F401 - parse_record is used by the doctest
+from training.errors import DataError
 from training.sources import load_corpus_splits
+from training.threshold_cv import document_folds
 from training.metrics import request_scores, stance_scores
 from training.hf_trainer import loss_history, make_trainer, save_checkpoint, seed_everything, train_resumable
 from training.wordpiece import train_wordpiece
@@ -46,6 +48,11 @@ def train_classifier(config: TrainConfig, root: Path, resume: bool = False) -> d
     """Train, select on dev, tune thresholds on dev, write the checkpoint; returns the metrics."""
     seed_everything(config.seed)
     train, dev, data_rows = load_corpus_splits(config, root, "classifier")
+    if dev and config.classifier.tune_thresholds and config.classifier.threshold_folds:
+        try:  # before training, not after it
+            document_folds(dev, config.classifier.threshold_folds, config.seed)
+        except ValueError as error:
+            raise DataError(f"classifier.threshold_folds: {error}; lower it or add dev documents") from error
     targets = config.classifier.targets
     options = config.classifier
     train_examples = examples_of(train, targets)

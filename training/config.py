@@ -108,7 +108,7 @@ class ClassifierOptions:
     # One threshold for every request type (less prone to over-fit a small tuning set) or one each.
     shared_threshold: bool = False
     # Fit a character n-gram request head on the training records and blend its probabilities
-    # with the encoder's, the weight chosen with the thresholds on the tuning part of dev
+    # with the encoder's, the weight chosen with the thresholds (threshold_folds or threshold_fraction)
     # (training/ngram_fit.py); needs tune_thresholds.
     ngram_blend: bool = False
     ngram_buckets: int = 131072
@@ -206,8 +206,9 @@ def _check_ranges(config: TrainConfig) -> None:
               0 <= config.classifier.threshold_fraction < 1, "in [0, 1)"),
              ("classifier.threshold_folds", config.classifier.threshold_folds,
               config.classifier.threshold_folds == 0
-              or (config.classifier.threshold_folds >= 2 and not config.classifier.threshold_fraction),
-              "0 (off) or at least 2, and not together with classifier.threshold_fraction"),
+              or (config.classifier.threshold_folds >= 2 and not config.classifier.threshold_fraction
+                  and config.classifier.tune_thresholds),
+              "0 (off) or at least 2, with classifier.tune_thresholds and without classifier.threshold_fraction"),
              ("classifier.head_learning_rate_scale", config.classifier.head_learning_rate_scale,
               config.classifier.head_learning_rate_scale > 0, "a positive number"),
              ("classifier.ngram_buckets", config.classifier.ngram_buckets, config.classifier.ngram_buckets >= 1,

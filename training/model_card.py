@@ -188,7 +188,11 @@ def _score_lines(metrics: dict[str, Any]) -> list[str]:
                 lines.append(f"| {name} | {row['precision']:.3f} | {row['recall']:.3f} | {row['f1']:.3f} | "
                              f"{row['support']} | {thresholds.get(name, 0.5):.2f} |")
             lines.append("")
-            if "ngram_blend" in scores:
+            if scores.get("ngram_blend") == 0:
+                lines.append("Request probabilities: the encoder's alone (a blend weight of 0 was chosen, so no "
+                             "character n-gram head is shipped).")
+                lines.append("")
+            elif "ngram_blend" in scores:
                 lines.append(f"Request probabilities: {1 - scores['ngram_blend']:.1f} x the encoder's + "
                              f"{scores['ngram_blend']:.1f} x the character n-gram head's (`libya_nlp.ngram_requests`; "
                              "the weight chosen with the thresholds, as this split's description says).")

@@ -3,7 +3,8 @@
 The head (:class:`libya_nlp.ngram_requests.NgramRequestHead`) is fitted on the classifier's
 training records: n-gram buckets seen in fewer than ``min_df`` training sentences get idf 0
 (left out), and each request type gets a logistic regression with balanced class weights. The
-blend weight and the threshold(s) are then chosen together on the threshold-tuning part of dev.
+blend weight and the threshold(s) are then chosen together on dev (cross-validated over its
+documents, or on its tuning part: :mod:`training.classifier_tuning`).
 
 >>> texts = ["طلب السراج دعما عسكريا", "زار الوزير تونس", "طالب بدعم عسكري عاجل", "عقد اجتماع في تونس"]
 >>> head = fit_ngram_head(texts, np.array([[1], [0], [1], [0]]), buckets=1024, min_df=1)
