@@ -165,4 +165,5 @@ def test_training_config_needs_tuned_thresholds_for_a_blend():
     from training.config import ConfigError, load_config
 
     with pytest.raises(ConfigError, match="classifier.ngram_blend"):
-        load_config(ROOT / "configs" / "classifier_e5.yaml", ["classifier.tune_thresholds=false"])
+        load_config(ROOT / "configs" / "classifier_e5.yaml", ["classifier.tune_thresholds=false",
+                                                             "classifier.threshold_folds=0"])
