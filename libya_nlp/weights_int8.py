@@ -1,9 +1,12 @@
-"""Compact weight storage: matrices as int8 with one fp16 scale per row, the rest in fp16.
+"""Compact weight storage: matrices as int8 with one fp16 scale per 128 weights of a row, the rest in fp16.
 
 The embedded default models ship this way (``model.int8*.safetensors``, shards of at most
 15 MB) to fit the package's size budget: a 32M-weight encoder takes 32 MB instead of 64 MB in fp16. Loading dequantises
 to float32 once; from there the model is an ordinary ``transformers`` model (callers cast it
-for their device). Symmetric rounding per row costs about half a step of ``max|row| / 127`` (a little more for the fp16 scale).
+for their device). Symmetric rounding costs about half a step of ``max|group| / 127`` (a little more for
+the fp16 scale). One scale per row (files written before stop 18, scales of shape ``(rows, 1)``) cost the
+default tagger 0.005 of ANERcorp F1, nearly all in the FFN matrices; groups of ``GROUP`` columns
+cost 1.6% more bytes. The scales' shape says which layout a file has, so both load.
 
 >>> import torch
 >>> model = torch.nn.Linear(64, 64)
@@ -22,23 +25,27 @@ import torch
 from safetensors.torch import load_file, save_file
 
 FILENAME = "model.int8.safetensors"
-FORMAT = "libya_nlp-int8-rowwise-v1"
+FORMAT = "libya_nlp-int8-grouped-v2"  # v1 (row-wise) files load too
+GROUP = 128  # columns per scale; rows whose width it does not divide keep one scale
 _SCALE = ".__scale__"
 MIN_QUANTIZED = 4096  # smaller tensors (biases, LayerNorm) stay fp16
 
 
 def quantize(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """int8 rows + fp16 scales for every floating matrix of at least ``MIN_QUANTIZED`` weights."""
+    """int8 + an fp16 scale per ``GROUP`` columns for every floating matrix of at least ``MIN_QUANTIZED`` weights."""
     out: dict[str, torch.Tensor] = {}
     for name, tensor in state.items():
         tensor = tensor.detach().cpu()
         if not tensor.is_floating_point():
             out[name] = tensor.contiguous()
         elif tensor.dim() == 2 and tensor.numel() >= MIN_QUANTIZED:
-            values = tensor.float()
-            scale = values.abs().amax(dim=1, keepdim=True).clamp(min=1e-12) / 127.0
-            out[name] = torch.round(values / scale).clamp(-127, 127).to(torch.int8).contiguous()
-            out[name + _SCALE] = scale.to(torch.float16).contiguous()
+            rows, columns = tensor.shape
+            groups = columns // GROUP if columns % GROUP == 0 else 1
+            values = tensor.float().reshape(rows, groups, columns // groups)
+            scale = values.abs().amax(dim=2, keepdim=True).clamp(min=1e-12) / 127.0
+            quantized = torch.round(values / scale).clamp(-127, 127).to(torch.int8)
+            out[name] = quantized.reshape(rows, columns).contiguous()
+            out[name + _SCALE] = scale.reshape(rows, groups).to(torch.float16).contiguous()
         else:
             out[name] = tensor.to(torch.float16).contiguous()
     return out
@@ -52,7 +59,10 @@ def dequantize(stored: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
             continue
         scale = stored.get(name + _SCALE)
         if scale is not None:
-            out[name] = tensor.float() * scale.float()
+            rows, columns = tensor.shape
+            groups = scale.shape[1]  # 1: a v1 row-wise file
+            out[name] = (tensor.float().reshape(rows, groups, columns // groups)
+                         * scale.float().unsqueeze(-1)).reshape(rows, columns)
         else:
             out[name] = tensor.float() if tensor.is_floating_point() else tensor
     return out

@@ -89,7 +89,7 @@ def data_table(metrics: dict[str, Any]) -> list[str]:
 
 def _weights_line(output: Path, config: TrainConfig) -> str:
     if weights_int8.files_in(output):
-        return ("`model.int8*.safetensors` (shards of at most 15 MB): matrices as int8 with one fp16 scale per row, the rest fp16 "
+        return ("`model.int8*.safetensors` (shards of at most 15 MB): matrices as int8 with one fp16 scale per 128 weights of a row, the rest fp16 "
                 "(`libya_nlp.weights_int8`; loaded as float32). The scores recorded as `*_int8_weights` and "
                 "`anercorp_test` below are of these weights; `*_fp32_weights` of the float32 weights before storage")
     return f"safetensors, {config.save_dtype}"
