@@ -177,7 +177,7 @@ def _load_model(auto_class: Any, source: str, kind: str, **kwargs: Any) -> Any:
 
 
 def _load_int8_model(auto_class: Any, directory: Path, kind: str, config: Any) -> Any:
-    """A model whose weights are stored as int8 rows (:mod:`libya_nlp.weights_int8`), in float32."""
+    """A model whose weights are stored as int8 (:mod:`libya_nlp.weights_int8`), in float32."""
     try:
         try:  # every weight comes from the file: skip the random initialisation (1.2 s for two e5 models)
             from transformers.initialization import no_init_weights

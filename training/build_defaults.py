@@ -7,7 +7,7 @@ Steps (recipe ``e5``, the default):
 2. fine-tune the tagger (``configs/tagger_e5.yaml``, then ``configs/tagger_e5_anercorp.yaml`` from it) and the classifier (``configs/classifier_e5.yaml``); train the events model (``configs/events.yaml``);
    selection on dev sets only;
 3. install them into ``libya_nlp/models/default/`` (the transformers with their weights stored as
-   int8 rows, :mod:`libya_nlp.weights_int8`), checking the 70 MB budget;
+   int8 with one scale per 128 weights, :mod:`libya_nlp.weights_int8`), checking the 70 MB budget;
 4. score the installed models through the public path and record the scores in their cards:
    the dev sets again (the cost of int8 storage is the difference from the training-time dev
    scores) and the ANERcorp test split (measured, never used for a choice).
@@ -15,7 +15,7 @@ Steps (recipe ``e5``, the default):
 Recipe ``mini`` is the older offline path: pretrain a 4x256 BERT from scratch
 (``configs/pretrain_mini.yaml``), then ``configs/tagger_mini.yaml`` and ``configs/classifier_mini.yaml``.
 
-    python -m training.build_defaults                      # e5: 45-90 min on 2 CPU cores (tagger 34 min, classifier 9 min on a fast day)
+    python -m training.build_defaults                      # e5: 50-100 min on 2 CPU cores (tagger 34 + 8 min, classifier 9 min on a fast day)
     python -m training.build_defaults --skip-train         # re-install and re-score the runs/ checkpoints
     python -m training.build_defaults --skip-train --only classifier   # replace the classifier alone
     python -m training.build_defaults --recipe mini --pretrain-set training.max_steps=6000
