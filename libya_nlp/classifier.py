@@ -22,6 +22,7 @@ import torch
 
 from libya_nlp.batching import max_input_length, run_batched, windows_of
 from libya_nlp.classifier_model import LibyaClassifierModel
+from libya_nlp.ngram_requests import blend
 
 
 @dataclass(frozen=True)
@@ -96,8 +97,7 @@ class SentenceClassifier:
             request_probs, stance_probs = merge_windows([r for r, _ in windows], [s for _, s in windows],
                                                         self.none_index)
             if ngram_probs is not None:
-                blend = self.model.config.request_ngram_blend
-                request_probs = (1.0 - blend) * request_probs + blend * ngram_probs[index]
+                request_probs = blend(request_probs, ngram_probs[index], self.model.config.request_ngram_blend)
             chosen = [(self.request_types[i], float(request_probs[i]))
                       for i in np.flatnonzero(request_probs >= self.thresholds)]
             chosen.sort(key=lambda pair: -pair[1])

@@ -61,6 +61,16 @@ def tfidf_rows(counts: Counter[int], idf: np.ndarray) -> tuple[np.ndarray, np.nd
     return ids, (values / norm if norm > 0 else values)
 
 
+def blend(encoder_probs: np.ndarray, ngram_probs: np.ndarray | None, weight: float) -> np.ndarray:
+    """The request probabilities a classifier reports: ``(1 - weight) * encoder + weight * n-grams``
+    (the encoder's alone without n-gram probabilities).
+
+    >>> blend(np.array([0.2, 0.8]), np.array([0.6, 0.0]), 0.5).tolist()
+    [0.4, 0.4]
+    """
+    return encoder_probs if ngram_probs is None else (1.0 - weight) * encoder_probs + weight * ngram_probs
+
+
 class NgramRequestHead(nn.Module):
     """Hashed character n-gram TF-IDF and one logistic regression per request type, as buffers
     (saved with the classifier's weights; never trained by gradient)."""

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from libya_nlp.ngram_requests import NgramRequestHead, bucket_counts, tfidf_rows
+from libya_nlp.ngram_requests import blend as blend_probabilities
 from libya_nlp.segmentation import tokenize
 
 DEFAULT_BUCKETS = 2**17
@@ -83,7 +84,7 @@ def choose_blend(encoder_probs: np.ndarray, ngram_probs: np.ndarray, gold: np.nd
     """
     best: tuple[float, float, dict[str, float]] | None = None
     for blend in blends:
-        probs = (1.0 - blend) * encoder_probs + blend * ngram_probs
+        probs = blend_probabilities(encoder_probs, ngram_probs, blend)
         thresholds = choose_thresholds(probs, gold)
         value = score(probs, thresholds)
         if best is None or value > best[0] + 1e-12:

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from libya_nlp.ngram_requests import blend as blend_probabilities
 from training.ngram_fit import choose_blend
 
 Thresholds = dict[str, float]
@@ -61,7 +62,7 @@ def cross_validate(encoder_probs: np.ndarray, ngram_probs: np.ndarray | None, go
         blend, thresholds, _ = choose_blend_or_encoder(
             encoder_probs[outside], None if ngram_probs is None else ngram_probs[outside], gold[outside],
             choose, score, blends)
-        probs = mix(encoder_probs[inside], None if ngram_probs is None else ngram_probs[inside], blend)
+        probs = blend_probabilities(encoder_probs[inside], None if ngram_probs is None else ngram_probs[inside], blend)
         predicted[inside] = (probs >= np.array([thresholds[label] for label in labels])).astype(gold.dtype)
         choices.append({"fold": int(fold), "sentences": int(inside.sum()), "blend": blend, "thresholds": thresholds})
     return predicted, choices
@@ -77,8 +78,3 @@ def choose_blend_or_encoder(encoder_probs: np.ndarray, ngram_probs: np.ndarray |
         thresholds = choose(encoder_probs, gold)
         return 0.0, thresholds, score(gold, encoder_probs, thresholds)
     return choose_blend(encoder_probs, ngram_probs, gold, choose, lambda p, t: score(gold, p, t), blends)
-
-
-def mix(encoder_probs: np.ndarray, ngram_probs: np.ndarray | None, blend: float) -> np.ndarray:
-    """``(1 - blend) * encoder + blend * n-grams`` (the encoder alone without n-gram probabilities)."""
-    return encoder_probs if ngram_probs is None else (1.0 - blend) * encoder_probs + blend * ngram_probs
