@@ -1,6 +1,7 @@
 """The entity tagger: IOB2 word labels from any token-classification checkpoint, merged into spans.
 
-Words are labelled by their first subword. A sentence longer than the model's maximum
+Words are labelled by their first subword; a sentence's word labels are then the most probable
+valid IOB2 sequence (:mod:`libya_nlp.iob_decoding`). A sentence longer than the model's maximum
 length is cut into overlapping windows; each word takes its label from the window in which
 it sits furthest from an edge, so nothing is truncated.
 
@@ -14,9 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 
 from libya_nlp.batching import max_input_length, run_batched, windows_of
+from libya_nlp.iob_decoding import DECODINGS, decode_labels
 from libya_nlp.labels import canonical_tag
 
 
@@ -40,7 +43,8 @@ class EntityTagger:
     (2, True)
     """
 
-    def __init__(self, model: Any, tokenizer: Any, *, max_length: int | None = None, stride: int | None = None) -> None:
+    def __init__(self, model: Any, tokenizer: Any, *, max_length: int | None = None, stride: int | None = None,
+                 decoding: str | None = None) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.labels = [canonical_tag(model.config.id2label[i]) for i in range(len(model.config.id2label))]
@@ -49,6 +53,10 @@ class EntityTagger:
             tokenizer, getattr(config, "max_position_embeddings", None), getattr(config, "model_type", "")
         )
         self.stride = stride if stride is not None else max(1, self.max_length // 4)
+        # "constrained" (the best valid IOB2 sequence) or "argmax"; a checkpoint may name its own
+        self.decoding = decoding or getattr(config, "iob_decoding", None) or "constrained"
+        if self.decoding not in DECODINGS:
+            raise ValueError(f"decoding must be one of {', '.join(DECODINGS)}, got {self.decoding!r}")
 
     def tag(self, sentences: Sequence[Sequence[str]], *, batch_size: int = 32) -> list[list[WordSpan]]:
         """Entity spans for each sentence, given as lists of (normalised) words."""
@@ -80,9 +88,9 @@ class EntityTagger:
         encoding = job.encoding
         outputs = run_batched(self.model, job.windows, _tag_heads, batch_size=batch_size,
                               pad_token_id=self.tokenizer.pad_token_id or 0, token_level=True)
-        # best[(sentence, word)] = (distance from the window edge, label id, probability)
-        best: dict[tuple[int, int], tuple[int, int, float]] = {}
-        for w, (label_ids, probs) in enumerate(outputs):
+        # best[(sentence, word)] = (distance from the window edge, label probabilities)
+        best: dict[tuple[int, int], tuple[int, np.ndarray]] = {}
+        for w, (probs,) in enumerate(outputs):
             sentence = job.todo[encoding["overflow_to_sample_mapping"][w]]
             word_ids = encoding.word_ids(w)
             content = [p for p, word in enumerate(word_ids) if word is not None]
@@ -96,11 +104,17 @@ class EntityTagger:
                     distance = min(p - first, last - p)
                     key = (sentence, word)
                     if key not in best or distance > best[key][0]:
-                        best[key] = (distance, int(label_ids[p]), float(probs[p]))
+                        best[key] = (distance, probs[p])
                 previous = word
-        for (sentence, word), (_, label_id, prob) in best.items():
-            labels[sentence][word] = self.labels[label_id]
-            scores[sentence][word] = prob
+        outside = np.zeros(len(self.labels), dtype=np.float32)
+        outside[self.labels.index("O")] = 1.0
+        for sentence, n in enumerate(job.lengths):
+            if n == 0:
+                continue
+            matrix = np.stack([best[(sentence, word)][1] if (sentence, word) in best else outside for word in range(n)])
+            ids = decode_labels(matrix, self.labels, self.decoding)
+            labels[sentence] = [self.labels[i] for i in ids]
+            scores[sentence] = [float(matrix[word, i]) for word, i in enumerate(ids)]
         return labels, scores
 
 
@@ -132,7 +146,5 @@ def decode_spans(labels: Sequence[str], scores: Sequence[float]) -> list[WordSpa
     return spans
 
 
-def _tag_heads(outputs: Any) -> tuple[torch.Tensor, torch.Tensor]:
-    probs = outputs.logits.float().softmax(-1)
-    best, label_ids = probs.max(-1)
-    return label_ids, best
+def _tag_heads(outputs: Any) -> tuple[torch.Tensor]:
+    return (outputs.logits.float().softmax(-1),)

@@ -4,6 +4,7 @@ import torch
 from transformers import BertForTokenClassification
 
 from conftest import tiny_bert_config
+from libya_nlp.iob_decoding import decode_labels
 from libya_nlp.labels import bio_labels
 from libya_nlp.segmentation import tokenize
 from libya_nlp.tagger import EntityTagger, WordSpan, decode_spans
@@ -22,7 +23,7 @@ def context_free_tagger(tiny_tokenizer):
         model.bert.embeddings.position_embeddings.weight.zero_()
         model.bert.embeddings.token_type_embeddings.weight.zero_()
         model.classifier.weight.mul_(50)
-    return EntityTagger(model, tiny_tokenizer, max_length=24, stride=6)
+    return EntityTagger(model, tiny_tokenizer, max_length=24, stride=6, decoding="argmax")
 
 
 def test_long_sentence_is_windowed_and_every_word_keeps_its_own_label(context_free_tagger):
@@ -51,3 +52,49 @@ def test_decode_spans_merges_iob2():
     spans = decode_spans(labels, [0.5] * len(labels))
     assert spans == [WordSpan(0, 2, "PER", 0.5), WordSpan(2, 3, "ORG", 0.5), WordSpan(4, 5, "LOC", 0.5),
                      WordSpan(5, 7, "LOC", 0.5)]
+
+
+def _valid_iob2(labels):
+    return all(not b.startswith("I-") or a in ("B-" + b[2:], b) for a, b in zip(["O", *labels], labels))
+
+
+def test_constrained_decoding_is_the_most_probable_valid_sequence():
+    import itertools
+
+    labels = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG"]
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        probs = rng.dirichlet(np.ones(len(labels)) * 0.5, size=4)
+        valid = [seq for seq in itertools.product(range(len(labels)), repeat=4)
+                 if _valid_iob2([labels[i] for i in seq])]
+        best = max(valid, key=lambda seq: sum(np.log(probs[t, i]) for t, i in enumerate(seq)))
+        assert decode_labels(probs, labels, "constrained") == list(best)
+        assert decode_labels(probs, labels, "argmax") == list(probs.argmax(-1))
+    assert decode_labels(np.zeros((0, len(labels))), labels) == []
+    with pytest.raises(ValueError, match="decoding must be one of"):
+        decode_labels(probs, labels, "crf")
+
+
+def test_tagger_decodes_valid_iob2_over_windows(context_free_tagger):
+    from conftest import seed_texts
+
+    words = [t.text for t in tokenize(" ".join(seed_texts()))][:400]
+    argmax = context_free_tagger.word_labels(context_free_tagger.prepare([words]))[0][0]
+    constrained = EntityTagger(context_free_tagger.model, context_free_tagger.tokenizer, max_length=24, stride=6)
+    assert constrained.decoding == "constrained"  # the default
+    labels, scores = constrained.word_labels(constrained.prepare([words]))
+    assert not _valid_iob2(argmax) and _valid_iob2(labels[0])  # the random model does produce O I-X
+    assert sum(a != b for a, b in zip(argmax, labels[0])) > 0 and len(labels[0]) == len(words)
+    assert all(0.0 < s <= 1.0 for s in scores[0])
+
+
+def test_checkpoint_can_name_its_decoding(context_free_tagger):
+    model = context_free_tagger.model
+    model.config.iob_decoding = "argmax"
+    try:
+        assert EntityTagger(model, context_free_tagger.tokenizer).decoding == "argmax"
+        model.config.iob_decoding = "beam"
+        with pytest.raises(ValueError, match="decoding must be one of"):
+            EntityTagger(model, context_free_tagger.tokenizer)
+    finally:
+        del model.config.iob_decoding
