@@ -77,7 +77,8 @@ class OptimConfig:
     early_stopping_patience: int | None = 2
     logging_steps: int = 50
     max_steps: int = -1
-    # bf16 autocast on CPU too (CUDA always uses bf16 where supported); faster on CPUs with AVX512-BF16.
+    # bf16 autocast on CPU too (CUDA always uses bf16 where supported), on CPUs with native bf16
+    # (AVX512-BF16, AMX) only: elsewhere it is emulated and many times slower, so fp32 is used.
     cpu_bf16: bool = False
     # Batch examples of similar length together (less padding; much faster when lengths vary).
     group_by_length: bool = False

@@ -7,9 +7,9 @@ metric and stops early; ``accelerate launch -m training.train CONFIG`` runs it d
 from __future__ import annotations
 
 import contextlib
-
 import json
 import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ import yaml
 from transformers import EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
 from transformers.trainer_utils import get_last_checkpoint
 
-from libya_nlp.precision import cuda_bf16
+from libya_nlp.precision import cpu_has_native_bf16, cuda_bf16
 from training.config import TrainConfig, config_to_dict
 from training.model_card import write_model_card
 
@@ -102,8 +102,18 @@ def make_trainer(
         data_collator=collator, compute_metrics=compute_metrics, callbacks=callbacks,
         preprocess_logits_for_metrics=preprocess_logits, optimizers=(optimizer, None),
     )
-    trainer.cpu_bf16 = optim.cpu_bf16 and not torch.cuda.is_available()
+    trainer.cpu_bf16 = optim.cpu_bf16 and not torch.cuda.is_available() and _cpu_bf16_is_native()
     return trainer
+
+
+def _cpu_bf16_is_native() -> bool:
+    """``training.cpu_bf16`` only pays on CPUs with native bf16: on an AVX2-only CPU autocast emulates
+    it, and a tagger step took about 30 s instead of about 1 s in fp32, so such a CPU trains in fp32."""
+    if cpu_has_native_bf16():
+        return True
+    print("training: training.cpu_bf16 is set but this CPU has no native bf16 (AVX512-BF16 or AMX); "
+          "training in fp32 instead (emulated bf16 is many times slower)", file=sys.stderr)
+    return False
 
 
 def train_resumable(trainer: Trainer, resume: bool) -> None:
