@@ -66,7 +66,8 @@ def candidate_features(text: str, candidates: Sequence[Entity], offset: int,
     after_rank: dict[int, int] = {}
     if first is not None:
         after = [n for n, i in enumerate(word_index) if i > first]
-        before = [n for n, i in enumerate(word_index) if i < first][::-1]
+        # an entity that starts on the request word itself (a tagger error) counts as before it
+        before = [n for n, i in enumerate(word_index) if i <= first][::-1]
         after_rank = {n: rank for rank, n in enumerate(after, 1)}
         before_rank = {n: rank for rank, n in enumerate(before, 1)}
     seen_ids: dict[str, int] = {}

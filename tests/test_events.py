@@ -59,3 +59,15 @@ def test_role_offsets_point_into_the_document():
     [event] = RuleEventFinder().find(sentence, found, [("military_aid", 0.9)], offset=len(prefix))
     assert text[event.requester.start:event.requester.end] == "السراج"
     assert text[event.addressee.start:event.addressee.end] == "الجزائر"
+
+
+def test_learned_model_takes_an_entity_that_starts_on_the_request_word():
+    """Regression: a tagger span starting on the request word (here «طلب السراج» tagged as one PER)
+    was on neither side of it, and the features raised KeyError."""
+    from libya_nlp.event_model import EventModel
+
+    model = EventModel({"requester": {"side=before": 2.0}, "addressee": {"prev=من": 3.0}}, bias={"none": 0.5})
+    text = "طلب السراج من الجزائر دعما"
+    entities = [Entity(0, 10, "طلب السراج", "PER", 0.9, "LBY-GNA"), Entity(14, 21, "الجزائر", "LOC", 0.9, "DZA")]
+    [event] = model.find(text, entities, [("military_aid", 0.8)], offset=0)
+    assert (event.requester.actor, event.addressee.actor) == ("LBY-GNA", "DZA")
