@@ -234,3 +234,26 @@ def test_retraining_into_a_used_output_dir_is_refused_or_replaces_every_stale_we
     new_weights = load_file(str(tmp_path / "model.safetensors"))
     loaded = load_tagger(tmp_path)[0].state_dict()
     assert all(torch.equal(loaded[k], new_weights[k].float()) for k in new_weights if k in loaded)
+
+
+def test_the_backbone_chain_is_recorded_at_training_and_kept_when_runs_change(tiny_backbone, tmp_path):
+    """Regression: a re-score rewrote the installed tagger's card from whatever runs/ then held, and a
+    folder naming itself as its backbone repeated its own line instead of the real chain."""
+    import shutil
+
+    from training.model_card import backbone_provenance
+
+    args = ["training.epochs=1", *SMALL_DATA]
+    train("tagger_arabert.yaml", tmp_path / "stage1", f"backbone={tiny_backbone}", *args)
+    train("tagger_arabert.yaml", tmp_path / "stage2", f"backbone={tmp_path / 'stage1'}", *args)
+    metrics = json.loads((tmp_path / "stage2" / "metrics.json").read_text(encoding="utf-8"))
+    chain = "\n".join(metrics["backbone_provenance"])
+    assert f"`{tmp_path / 'stage1'}` (tagger), trained on:" in chain and f"`{tiny_backbone}`" in chain
+    shutil.move(tmp_path / "stage1", tmp_path / "elsewhere")
+    dev = str(ROOT / "training" / "data" / "libya" / "dev.jsonl")
+    assert evaluate_main([str(tmp_path / "stage2"), "--data", dev, "--out", str(tmp_path / "e"), "--record-as", "x"]) == 0
+    assert chain in (tmp_path / "stage2" / "README.md").read_text(encoding="utf-8")
+    loop = tmp_path / "elsewhere"
+    (loop / "training_config.yaml").write_text(f"backbone: {loop}\n", encoding="utf-8")
+    lines = backbone_provenance(str(loop))
+    assert sum(f"`{loop}`" in line for line in lines) == 1

@@ -21,7 +21,7 @@ from transformers.trainer_utils import get_last_checkpoint
 
 from libya_nlp.precision import cpu_has_native_bf16, cuda_bf16
 from training.config import TrainConfig, config_to_dict
-from training.model_card import write_model_card
+from training.model_card import backbone_provenance, write_model_card
 
 _CHECKPOINTS = "checkpoints"
 
@@ -165,6 +165,7 @@ def save_checkpoint(
     (output / "training_config.yaml").write_text(
         yaml.safe_dump(config_to_dict(config), allow_unicode=True, sort_keys=False), encoding="utf-8")
     metrics["description"] = task_description
+    metrics["backbone_provenance"] = backbone_provenance(config.backbone)
     (output / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     write_model_card(output, config, model, metrics, task_description=task_description)
     return output

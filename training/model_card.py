@@ -49,7 +49,7 @@ def write_model_card(output: Path, config: TrainConfig, model: Any, metrics: dic
         "",
         *data_table(metrics),
     ]
-    lines += _backbone_lines(config.backbone)
+    lines += metrics.get("backbone_provenance") or backbone_provenance(config.backbone)
     lines += ["", "## Scores", "", *_score_lines(metrics), ""]
     lines += [
         "## Intended use and licence",
@@ -113,10 +113,21 @@ def _pretrain_summary(metrics: dict[str, Any]) -> str:
             f"stopped by {metrics.get('stopped_by', '?')}")
 
 
-def _backbone_lines(backbone: str | None, depth: int = 0) -> list[str]:
-    """What the backbone itself was trained on, read from its own metrics.json (and its backbone's)."""
-    if not backbone:
+def backbone_provenance(backbone: str | None) -> list[str]:
+    """The card's Backbone section: what the backbone was trained on, read from its own metrics.json
+    and its backbone's, up the chain. Training records it in the checkpoint's metrics.json
+    (``backbone_provenance``), so a card rewritten later (a re-score) keeps it when runs/ has changed.
+
+    >>> backbone_provenance(None)
+    []
+    """
+    return _backbone_lines(backbone, 0, set())
+
+
+def _backbone_lines(backbone: str | None, depth: int, seen: set[Path]) -> list[str]:
+    if not backbone or Path(backbone).resolve() in seen:  # a folder that names itself as its backbone
         return []
+    seen.add(Path(backbone).resolve())
     directory = Path(backbone)
     header = ["", "## Backbone", ""] if depth == 0 else []
     if (directory / "conversion.json").is_file():
@@ -135,7 +146,7 @@ def _backbone_lines(backbone: str | None, depth: int = 0) -> list[str]:
     parent = None
     if (directory / "training_config.yaml").is_file() and depth < 3:
         parent = (yaml.safe_load((directory / "training_config.yaml").read_text(encoding="utf-8")) or {}).get("backbone")
-    return header + [line, *_backbone_lines(parent, depth + 1)]
+    return header + [line, *_backbone_lines(parent, depth + 1, seen)]
 
 
 def _conversion_lines(backbone: str, report: dict[str, Any]) -> list[str]:
