@@ -1,0 +1,61 @@
+"""training.real_sample: drawing sentences about Libya from raw news, and scoring a labelled sample."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import zipfile
+
+import pytest
+
+from training.real_sample import draw, main, score
+
+
+class _Read:
+    def __init__(self, result):
+        self.result = result
+
+    def to_dict(self):
+        return self.result
+
+
+class _FixedAnnotator:
+    """Answers every text with the same entities and request types (what the scorer is tested on)."""
+
+    def __init__(self, answers):
+        self.answers = answers
+
+    def annotate_batch(self, texts, stance_target):
+        return [_Read(self.answers[text]) for text in texts]
+
+
+def test_score_matches_spans_one_to_one_and_counts_requests():
+    text = "طالب السراج تركيا بدعم عسكري"
+    answers = {text: {"entities": [{"start": 5, "end": 11, "label": "PER"}, {"start": 12, "end": 17, "label": "ORG"}],
+                      "sentences": [{"request_types": [{"label": "military_aid"}, {"label": "mediation"}],
+                                     "stance": {"label": "none"}}]}}
+    labels = {"a": {"entities": [{"text": "السراج", "label": "PER"}, {"text": "تركيا", "label": "LOC"}],
+                    "request_types": ["military_aid"], "stance": {"GNA": "none", "Haftar": "none"}}}
+    scores = score([{"id": "a", "text": text}, {"id": "unlabelled", "text": "x"}], labels, _FixedAnnotator(answers))
+    assert scores["sentences"] == 1
+    assert scores["entities"] == {"overlap_f1": 0.5, "exact_f1": 0.5, "gold": 2, "predicted": 2}  # تركيا: wrong label
+    assert scores["request_types"] == {"micro_f1": pytest.approx(2 / 3, abs=1e-4), "gold": 1, "predicted": 2}
+
+
+def test_draw_keeps_sentences_about_libya_and_splits_by_request_verb(tmp_path):
+    about = ["ودعا المبعوث الأممي الأطراف الليبية إلى العودة للحوار فورا", "وطالبت حكومة الوفاق تركيا بدعم عسكري عاجل",
+             "وصل رئيس المجلس الرئاسي إلى طرابلس مساء أمس قادما من روما", "وشهدت بنغازي هدوءا حذرا بعد أيام من الاشتباكات"]
+    other = "وفاز الفريق البرازيلي فيليبي بالمباراة الودية أمس في الملعب"
+    (tmp_path / "arabic_newspapers_2012").mkdir()
+    with gzip.open(tmp_path / "arabic_newspapers_2012" / "a.jsonl.gz", "wt", encoding="utf-8") as out:
+        out.write(json.dumps({"text": ". ".join(about[:2] + [other]) + "."}, ensure_ascii=False) + "\n")
+    (tmp_path / "saudinewsnet").mkdir()
+    with zipfile.ZipFile(tmp_path / "saudinewsnet" / "d.zip", "w") as archive:
+        archive.writestr("d.json", json.dumps([{"content": ". ".join(about[2:]) + "."}], ensure_ascii=False))
+    rows = draw(tmp_path, with_verb=2, without_verb=2)
+    assert sorted(r["text"].rstrip(".") for r in rows) == sorted(about)
+    with pytest.raises(SystemExit, match="only 2 sentences with a request verb"):
+        draw(tmp_path, with_verb=3, without_verb=1)
+    assert main(["draw", "--data", str(tmp_path), "--out", str(tmp_path / "s.jsonl"), "--with-verb", "1",
+                 "--without-verb", "1"]) == 0
+    assert len((tmp_path / "s.jsonl").read_text(encoding="utf-8").splitlines()) == 2

@@ -1,0 +1,184 @@
+"""A blind-labelled sample of real news sentences, for measuring the models on text no one here wrote.
+
+The raw news under ``../shared/data`` is research-only: the sample and its labels stay in ``runs/``
+(never committed). Two steps:
+
+    python -m training.real_sample draw --out runs/real_sample.jsonl        # 90 with a request verb, 60 without
+    # label it blind (a helper session with ANNOTATION.md and GUIDELINES.md) into runs/real_labels.jsonl:
+    #   {"id", "entities": [{"text", "label"}], "request_types": [...], "stance": {"GNA": ..., "Haftar": ...}}
+    python -m training.real_sample score runs/real_sample.jsonl runs/real_labels.jsonl [--tagger DIR --classifier DIR]
+
+``score`` runs the public :class:`~libya_nlp.annotator.Annotator` on the sentences and prints entity
+overlap and exact F1 (same label, one-to-one), request-type micro-F1 and stance macro-F1 per target.
+
+>>> is_about_libya("وصل السراج إلى الجزائر"), is_about_libya("الظهير البرازيلي فيليبي")
+(True, False)
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import gzip
+import json
+import random
+import re
+import sys
+import zipfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from libya_nlp.labels import REQUEST_TYPES
+
+_LIBYA = re.compile(r"(?<!\w)(و|ب|ل|ف|وب|ول|ال|وال|بال|لل)?(ليبيا|ليبي|ليبية|الليبي|طرابلس|بنغازي|حفتر|السراج|الوفاق|مصراتة|سرت|الدبيبة)")
+_REQUEST_VERB = re.compile(r"(^|\s)(و|ف)?(طالب|طالبت|دعا|دعت|طلب|طلبت|ناشد|ناشدت|حث|حثت|يطالب|تطالب|يدعو|تدعو|"
+                           r"مطالبا|داعيا|داعية|مطالبة)(\s|$)")
+_SOURCES = ("hespress_aljazeera_2022/*.jsonl.gz", "arabic_newspapers_2012/*.jsonl.gz", "saudinewsnet/*.zip")
+TARGETS = {"GNA": "حكومة الوفاق الوطني", "Haftar": "خليفة حفتر"}
+
+
+def is_about_libya(text: str) -> bool:
+    """Whether a sentence names Libya, a Libyan city or one of the main Libyan actors."""
+    return bool(_LIBYA.search(text))
+
+
+def draw(data_dir: Path, with_verb: int = 90, without_verb: int = 60, seed: int = 7) -> list[dict[str, str]]:
+    """Sentences about Libya (6-60 words, no repeats), ``with_verb`` of them with a request verb."""
+    from libya_nlp.segmentation import split_sentences
+
+    pools: dict[bool, list[tuple[str, str]]] = {True: [], False: []}
+    seen: set[str] = set()
+    for source, text in _articles(data_dir):
+        if not is_about_libya(text):
+            continue
+        for sentence in split_sentences(text):
+            words = sentence.text.strip()
+            if 6 <= len(words.split()) <= 60 and is_about_libya(words) and words not in seen:
+                seen.add(words)
+                pools[bool(_REQUEST_VERB.search(words))].append((source, words))
+    rng = random.Random(seed)
+    if len(pools[True]) < with_verb or len(pools[False]) < without_verb:
+        raise SystemExit(f"only {len(pools[True])} sentences with a request verb and {len(pools[False])} without "
+                         f"under {data_dir}; ask for fewer")
+    chosen = rng.sample(pools[True], with_verb) + rng.sample(pools[False], without_verb)
+    rng.shuffle(chosen)
+    return [{"id": f"raw-{i:03d}", "source": source, "text": text} for i, (source, text) in enumerate(chosen)]
+
+
+def _articles(data_dir: Path) -> Iterator[tuple[str, str]]:
+    for pattern in _SOURCES:
+        for path in sorted(glob.glob(str(data_dir / pattern))):
+            if path.endswith(".zip"):
+                with zipfile.ZipFile(path) as archive:
+                    for name in archive.namelist():
+                        for article in json.loads(archive.read(name)):
+                            yield Path(path).parent.name, article.get("content") or ""
+            else:
+                with gzip.open(path, "rt", encoding="utf-8") as lines:
+                    for line in lines:
+                        yield Path(path).name, json.loads(line).get("text") or ""
+
+
+def score(sample: Sequence[dict[str, Any]], labels: dict[str, dict[str, Any]], annotator: Any) -> dict[str, Any]:
+    """Entity, request-type and stance scores of ``annotator`` on the labelled sentences of ``sample``."""
+    from sklearn.metrics import f1_score
+
+    items = [(row["text"], labels[row["id"]]) for row in sample if row["id"] in labels]
+    texts = [text for text, _ in items]
+    read = {key: [a.to_dict() for a in annotator.annotate_batch(texts, stance_target=target)]
+            for key, target in TARGETS.items()}
+    found = exact = predicted_count = gold_count = 0
+    gold_types = predicted_types = shared_types = 0
+    for (text, label), result in zip(items, read["GNA"]):
+        gold = _gold_spans(text, label["entities"])
+        predicted = [(e["start"], e["end"], e["label"]) for e in result["entities"]]
+        gold_count, predicted_count = gold_count + len(gold), predicted_count + len(predicted)
+        used: set[int] = set()
+        for g in gold:
+            k = next((k for k, p in enumerate(predicted) if k not in used and p[2] == g[2] and p[0] < g[1] and g[0] < p[1]), None)
+            if k is not None:
+                used.add(k)
+                found += 1
+                exact += predicted[k][:2] == g[:2]
+        types = {t["label"] for s in result["sentences"] for t in s["request_types"]}
+        wanted = set(label["request_types"]) & set(REQUEST_TYPES)
+        gold_types, predicted_types, shared_types = (gold_types + len(wanted), predicted_types + len(types),
+                                                     shared_types + len(wanted & types))
+    scores: dict[str, Any] = {
+        "sentences": len(items),
+        "entities": {"overlap_f1": _f1(found, predicted_count, gold_count), "exact_f1": _f1(exact, predicted_count, gold_count),
+                     "gold": gold_count, "predicted": predicted_count},
+        "request_types": {"micro_f1": _f1(shared_types, predicted_types, gold_types), "gold": gold_types,
+                          "predicted": predicted_types},
+        "stance": {},
+    }
+    for key in TARGETS:
+        gold = [label.get("stance", {}).get(key, "none") for _, label in items]
+        predicted = [next((s["stance"]["label"] for s in r["sentences"] if s.get("stance") and s["stance"]["label"] != "none"),
+                          "none") for r in read[key]]
+        present = sorted(set(gold) | set(predicted))
+        scores["stance"][key] = {"macro_f1": round(float(f1_score(gold, predicted, labels=present, average="macro",
+                                                                   zero_division=0)), 4),
+                                 "gold_not_none": sum(g != "none" for g in gold)}
+    return scores
+
+
+def _gold_spans(text: str, entities: Sequence[dict[str, str]]) -> list[tuple[int, int, str]]:
+    """Character spans of the labelled entity texts, found in order of appearance."""
+    spans, position = [], 0
+    for entity in entities:
+        start = text.find(entity["text"], position)
+        if start < 0:
+            start = text.find(entity["text"])
+        if start >= 0:
+            spans.append((start, start + len(entity["text"]), entity["label"]))
+            position = start + len(entity["text"])
+    return spans
+
+
+def _f1(hits: int, predicted: int, gold: int) -> float:
+    return round(2 * hits / (predicted + gold), 4) if predicted + gold else 0.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.real_sample", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    drawing = commands.add_parser("draw", help="sample sentences about Libya from the raw news")
+    drawing.add_argument("--data", type=Path, default=Path("../shared/data"))
+    drawing.add_argument("--out", type=Path, required=True)
+    drawing.add_argument("--with-verb", type=int, default=90)
+    drawing.add_argument("--without-verb", type=int, default=60)
+    drawing.add_argument("--seed", type=int, default=7)
+    scoring = commands.add_parser("score", help="score the models on a labelled sample")
+    scoring.add_argument("sample", type=Path)
+    scoring.add_argument("labels", type=Path, nargs="+", help="JSONL files of labels by id (the first file wins on an id)")
+    scoring.add_argument("--tagger")
+    scoring.add_argument("--classifier")
+    args = parser.parse_args(argv)
+    if args.command == "draw":
+        rows = draw(args.data, args.with_verb, args.without_verb, args.seed)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+        print(f"wrote {len(rows)} sentences to {args.out}", file=sys.stderr)
+        return 0
+    from libya_nlp.annotator import Annotator
+
+    sample = [json.loads(line) for line in args.sample.read_text(encoding="utf-8").splitlines() if line.strip()]
+    labels: dict[str, dict[str, Any]] = {}
+    for path in args.labels:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if line.strip():
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as error:
+                    raise SystemExit(f"{path}:{number}: not JSON ({error})") from None
+                labels.setdefault(record["id"], record)
+    print(json.dumps(score(sample, labels, Annotator(tagger=args.tagger, classifier=args.classifier)),
+                     ensure_ascii=False, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
