@@ -28,7 +28,7 @@ from transformers import AutoTokenizer, BertConfig, BertForMaskedLM
 
 from libya_nlp.precision import cuda_bf16
 from training.config import ConfigError, TrainConfig
-from training.hf_trainer import save_checkpoint, seed_everything
+from training.hf_trainer import cpu_bf16_is_native, save_checkpoint, seed_everything
 from training.pretraining_data import load_packed, pack_corpus
 
 
@@ -93,7 +93,7 @@ def pretrain(config: TrainConfig, root: Path) -> dict[str, Any]:
     train_rows = order[len(dev_rows):]
 
     accelerator = Accelerator(mixed_precision="bf16" if cuda_bf16() else "no")
-    autocast_bf16 = accelerator.device.type == "cpu" and options.cpu_bf16
+    autocast_bf16 = accelerator.device.type == "cpu" and options.cpu_bf16 and cpu_bf16_is_native()
     model = BertForMaskedLM(BertConfig(
         vocab_size=len(tokenizer), hidden_size=options.hidden_size, num_hidden_layers=options.num_hidden_layers,
         num_attention_heads=options.num_attention_heads, intermediate_size=options.intermediate_size,
