@@ -54,6 +54,8 @@ def test_draw_keeps_sentences_about_libya_and_splits_by_request_verb(tmp_path):
         archive.writestr("d.json", json.dumps([{"content": ". ".join(about[2:]) + "."}], ensure_ascii=False))
     rows = draw(tmp_path, with_verb=2, without_verb=2)
     assert sorted(r["text"].rstrip(".") for r in rows) == sorted(about)
+    named = draw(tmp_path, with_verb=1, without_verb=0, naming="الوفاق|حفتر", prefix="stance")
+    assert [(r["id"], r["text"].rstrip(".")) for r in named] == [("stance-000", about[1])]
     with pytest.raises(SystemExit, match="only 2 sentences with a request verb"):
         draw(tmp_path, with_verb=3, without_verb=1)
     assert main(["draw", "--data", str(tmp_path), "--out", str(tmp_path / "s.jsonl"), "--with-verb", "1",

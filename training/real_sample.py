@@ -43,9 +43,16 @@ def is_about_libya(text: str) -> bool:
     return bool(_LIBYA.search(text))
 
 
-def draw(data_dir: Path, with_verb: int = 90, without_verb: int = 60, seed: int = 7) -> list[dict[str, str]]:
-    """Sentences about Libya (6-60 words, no repeats), ``with_verb`` of them with a request verb."""
+def draw(data_dir: Path, with_verb: int = 90, without_verb: int = 60, seed: int = 7, *, naming: str | None = None,
+         prefix: str = "raw") -> list[dict[str, str]]:
+    """Sentences about Libya (6-60 words, no repeats), ``with_verb`` of them with a request verb.
+
+    ``naming`` (a regular expression) keeps only the sentences it matches, e.g. ``"الوفاق|حفتر"`` for a
+    sample where stance can be read; ids are ``{prefix}-000`` ...
+    """
     from libya_nlp.segmentation import split_sentences
+
+    wanted = re.compile(naming) if naming else None
 
     pools: dict[bool, list[tuple[str, str]]] = {True: [], False: []}
     seen: set[str] = set()
@@ -54,7 +61,8 @@ def draw(data_dir: Path, with_verb: int = 90, without_verb: int = 60, seed: int 
             continue
         for sentence in split_sentences(text):
             words = sentence.text.strip()
-            if 6 <= len(words.split()) <= 60 and is_about_libya(words) and words not in seen:
+            if (6 <= len(words.split()) <= 60 and is_about_libya(words) and words not in seen
+                    and (wanted is None or wanted.search(words))):
                 seen.add(words)
                 pools[bool(_REQUEST_VERB.search(words))].append((source, words))
     rng = random.Random(seed)
@@ -63,7 +71,7 @@ def draw(data_dir: Path, with_verb: int = 90, without_verb: int = 60, seed: int 
                          f"under {data_dir}; ask for fewer")
     chosen = rng.sample(pools[True], with_verb) + rng.sample(pools[False], without_verb)
     rng.shuffle(chosen)
-    return [{"id": f"raw-{i:03d}", "source": source, "text": text} for i, (source, text) in enumerate(chosen)]
+    return [{"id": f"{prefix}-{i:03d}", "source": source, "text": text} for i, (source, text) in enumerate(chosen)]
 
 
 def _articles(data_dir: Path) -> Iterator[tuple[str, str]]:
@@ -151,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     drawing.add_argument("--with-verb", type=int, default=90)
     drawing.add_argument("--without-verb", type=int, default=60)
     drawing.add_argument("--seed", type=int, default=7)
+    drawing.add_argument("--naming", help="a regular expression the sentences must match, e.g. 'الوفاق|حفتر'")
+    drawing.add_argument("--prefix", default="raw", help="the ids' prefix (raw-000 ...); keep samples' ids apart")
     scoring = commands.add_parser("score", help="score the models on a labelled sample")
     scoring.add_argument("sample", type=Path)
     scoring.add_argument("labels", type=Path, nargs="+", help="JSONL files of labels by id (the first file wins on an id)")
@@ -158,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     scoring.add_argument("--classifier")
     args = parser.parse_args(argv)
     if args.command == "draw":
-        rows = draw(args.data, args.with_verb, args.without_verb, args.seed)
+        rows = draw(args.data, args.with_verb, args.without_verb, args.seed, naming=args.naming, prefix=args.prefix)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
         print(f"wrote {len(rows)} sentences to {args.out}", file=sys.stderr)
