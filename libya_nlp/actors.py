@@ -126,6 +126,7 @@ class ActorRegistry:
         forms: dict[str, set[_Form]] = defaultdict(set)
         demonyms: dict[str, set[str]] = defaultdict(set)
         self._ambiguous: set[str] = set()
+        self._homonyms: set[tuple[str, str]] = set()
         for entry in data.get("actors", []):
             actor_id = entry["id"]
             self.actors[actor_id] = Actor(actor_id, entry["kind"], entry["name_en"], entry["names_ar"][0],
@@ -142,6 +143,13 @@ class ActorRegistry:
             for alias in entry.get("demonyms_ar", []):
                 demonyms[normalize_alias(alias)].add(actor_id)
             self._ambiguous.update(normalize_alias(alias) for alias in entry.get("ambiguous_ar", []))
+            own = {normalize_alias(alias) for alias in entry.get("names_ar", []) +
+                   [name for person in entry.get("people", []) for name in person.get("names_ar", [])]}
+            for alias in entry.get("homonyms_ar", []):
+                if normalize_alias(alias) not in own:
+                    raise ValueError(f"{source}: homonyms_ar {alias!r} of {actor_id} is not one of its names_ar "
+                                     "or its people's names; list it there too, or drop it")
+                self._homonyms.add((actor_id, normalize_alias(alias)))
         rules = {normalize_alias(rule["alias"]): rule.get("default") for rule in data.get("alias_rules", [])}
         self._forms: dict[str, _Form | None] = {}
         for key, found in forms.items():
@@ -205,6 +213,28 @@ class ActorRegistry:
                         return self._demonyms[reading]
         return None
 
+    def name(self, surface: str) -> tuple[str, bool] | None:
+        """The actor the whole of ``surface`` names by one of its listed forms (clitics off the first
+        word; no search inside, no place rules), and whether that form is one of its ``homonyms_ar``.
+
+        >>> registry = ActorRegistry.load()
+        >>> registry.name("والوفاق"), registry.name("لحكومة الوفاق"), registry.name("الوفاق يفوز")
+        (('LBY-GNA', True), ('LBY-GNA', False), None)
+        """
+        words = normalize_alias(surface).split()
+        key = self._whole_key(words) if words else None
+        form = None if key is None else self._forms[key]
+        return None if form is None else (form.actor, (form.actor, key) in self._homonyms)
+
+    def demonym(self, word: str) -> str | None:
+        """The actor a nationality adjective stands for, with or without its article (clitics off):
+        ``"والليبية"``, ``"ليبي"`` -> ``"LBY"``."""
+        for reading in clitic_readings(normalize_alias(word)):
+            for form in (reading, "ال" + reading):
+                if form in self._demonyms:
+                    return self._demonyms[form]
+        return None
+
     def clitics(self, surface: str) -> str:
         """The clitics on the span's first word that are not part of the registry name it matches.
 
@@ -222,11 +252,19 @@ class ActorRegistry:
     def _lookup_whole(self, words: list[str]) -> tuple[_Form | None, bool] | None:
         """The form of the whole span (clitics tried off the first word), and whether a locative
         ``ب`` ("in") was stripped to find it."""
+        key = self._whole_key(words)
+        if key is None:
+            return None
+        reading = key.split()[0]
+        base = words[0][1:] if words[0].startswith(_CONJUNCTIONS) and reading != words[0] else words[0]
+        return self._forms[key], base.startswith("ب") and reading == base[1:]
+
+    def _whole_key(self, words: list[str]) -> str | None:
+        """The registry key of the whole span, the first word's clitics tried off in order."""
         for reading in clitic_readings(words[0]):
             key = " ".join([reading, *words[1:]])
             if key in self._forms:
-                base = words[0][1:] if words[0].startswith(_CONJUNCTIONS) and reading != words[0] else words[0]
-                return self._forms[key], base.startswith("ب") and reading == base[1:]
+                return key
         return None
 
     def _lookup_inside(self, words: list[str], person: bool = False) -> str | None:

@@ -60,6 +60,9 @@ class Annotator:
         skip_non_arabic: give sentences without a single Arabic letter (English captions and
             credits, page furniture) no entities, no request types and stance ``none``.
             Sentences without any letter (punctuation, numbers) get that treatment always.
+        gate_stance: a stance toward a target the sentence does not name (by the registry's names
+            for it, its leaders and bodies) becomes ``none``, the model's reading kept as
+            ``stance_model`` (:mod:`libya_nlp.stance_gate`); ``False`` keeps every model stance.
 
     >>> annotator = Annotator(device="cpu")  # the embedded defaults; or tagger=DIR, classifier=DIR
     >>> [len(a.sentences) for a in annotator.annotate_batch(["قال السراج. وأضاف.", "عنوان"], batch_size=64)]
@@ -77,6 +80,7 @@ class Annotator:
         stance_target: str = DEFAULT_STANCE_TARGET,
         precision: str = "auto",
         skip_non_arabic: bool = False,
+        gate_stance: bool = True,
     ) -> None:
         self.skip_non_arabic = skip_non_arabic
         self.device = resolve_device(device)
@@ -89,7 +93,8 @@ class Annotator:
         self.classifier = SentenceClassifier(prepare_model(classifier_model, self.device, precision),
                                              classifier_tokenizer)
         self.event_finder = load_event_finder(events, self.registry)
-        self.stages: list[Stage] = default_stages(self.tagger, self.classifier, self.registry, self.event_finder)
+        self.stages: list[Stage] = default_stages(self.tagger, self.classifier, self.registry, self.event_finder,
+                                                   gate_stance=gate_stance)
 
     def annotate(self, text: str, *, stance_target: str | None = None) -> Annotation:
         """Annotate one text.

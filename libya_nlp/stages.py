@@ -10,7 +10,7 @@ stage reads the actors and the request types. A new capability is a new stage: a
 sentence of ``to_dict()``.
 
 >>> [stage.name for stage in default_stages(tagger=None, classifier=None)]
-['entities', 'requests_and_stance', 'actors', 'events']
+['entities', 'requests_and_stance', 'actors', 'stance_gate', 'events']
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from libya_nlp.actors import ActorRegistry
 from libya_nlp.events import RuleEventFinder
 from libya_nlp.output import Entity, Event, LabelScore, Stance
 from libya_nlp.segmentation import Sentence
+from libya_nlp.stance_gate import TargetMentionGate
 from libya_nlp.tagger import WordSpan
 
 
@@ -149,9 +150,12 @@ class EventStage:
 
 
 def default_stages(tagger: Any, classifier: Any, registry: ActorRegistry | None = None,
-                   event_finder: Any = None) -> list[Stage]:
-    """Entities, requests and stance, actors, events: the pipeline of :func:`~libya_nlp.annotate`."""
-    return [EntityStage(tagger), ClassificationStage(classifier), ActorStage(registry), EventStage(event_finder)]
+                   event_finder: Any = None, *, gate_stance: bool = True) -> list[Stage]:
+    """Entities, requests and stance, actors, the stance gate (:mod:`libya_nlp.stance_gate`; left
+    out with ``gate_stance=False``), events: the pipeline of :func:`~libya_nlp.annotate`."""
+    actors = ActorStage(registry)
+    gate = [TargetMentionGate(actors.registry)] if gate_stance else []
+    return [EntityStage(tagger), ClassificationStage(classifier), actors, *gate, EventStage(event_finder)]
 
 
 def entities_in(text: str, sentence: Sentence, spans: list[WordSpan]) -> list[Entity]:
