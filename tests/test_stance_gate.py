@@ -49,7 +49,10 @@ def test_a_stance_stands_only_where_the_sentence_names_the_target(tiny_tagger_di
     assert other["stance_model"] == {"label": "favor", "score": 0.9, "gated": "the sentence does not name the target"}
     haftar = gated.annotate(NAMED, stance_target="LBY-LNA").to_dict()["sentences"][0]
     assert haftar["stance"]["label"] == "none"  # the GNA is named, not Haftar
-    unknown = gated.annotate(OTHER, stance_target="الحكومة التونسية").to_dict()["sentences"][0]
+    tunisia = gated.annotate(OTHER, stance_target="الحكومة التونسية").to_dict()["sentences"][0]
+    assert tunisia["stance"]["label"] == "favor"  # a body word and a demonym name a state (TUN)
+    assert gated.annotate(NAMED, stance_target="الحكومة التونسية").to_dict()["sentences"][0]["stance"]["label"] == "none"
+    unknown = gated.annotate(OTHER, stance_target="فريق كرة القدم").to_dict()["sentences"][0]
     assert unknown["stance"]["label"] == "favor"  # a target the registry does not know is never gated
     for annotation in gated.annotate_batch([NAMED, OTHER]):
         jsonschema.validate(annotation.to_dict(), SCHEMA)
