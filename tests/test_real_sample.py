@@ -61,3 +61,21 @@ def test_draw_keeps_sentences_about_libya_and_splits_by_request_verb(tmp_path):
     assert main(["draw", "--data", str(tmp_path), "--out", str(tmp_path / "s.jsonl"), "--with-verb", "1",
                  "--without-verb", "1"]) == 0
     assert len((tmp_path / "s.jsonl").read_text(encoding="utf-8").splitlines()) == 2
+
+
+def test_the_baseline_on_a_sample_scores_as_on_the_same_corpus_records():
+    from pathlib import Path
+
+    from training.baselines import tfidf_request_baseline
+    from training.config import load_config
+    from training.real_sample import baseline_score
+    from training.sources import load_corpus_splits
+
+    config = Path("configs/classifier_smoke.yaml")
+    train, dev, _ = load_corpus_splits(load_config(config), Path("."), "classifier")
+    sample = [{"id": r.id, "text": r.text} for r in dev]
+    labels = {r.id: {"request_types": list(r.request_types)} for r in dev}
+    scores = baseline_score(sample, labels, config)
+    expected = tfidf_request_baseline(list({r.id: r for r in train}.values()), dev)
+    assert scores["request_types"]["gold"] == sum(len(r.request_types) for r in dev) > 0
+    assert scores["request_types"]["micro_f1"] == pytest.approx(expected["micro_f1"], abs=1e-4)

@@ -29,7 +29,12 @@ BLENDS = tuple(round(b, 2) for b in np.arange(0.0, 0.61, 0.1))
 
 def record_text(record: Any) -> str:
     """A corpus record as the classifier and its n-gram head read it: normalised words joined by spaces."""
-    return " ".join(t.text for t in tokenize(record.text))
+    return sentence_text(record.text)
+
+
+def sentence_text(text: str) -> str:
+    """A sentence as the n-gram head reads it: its normalised words joined by spaces."""
+    return " ".join(t.text for t in tokenize(text))
 
 
 def fit_ngram_head(texts: Sequence[str], labels: np.ndarray, *, buckets: int = DEFAULT_BUCKETS, min_df: int = 2,

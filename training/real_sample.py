@@ -9,7 +9,9 @@ The raw news under ``../shared/data`` is research-only: the sample and its label
     python -m training.real_sample score runs/real_sample.jsonl runs/real_labels.jsonl [--tagger DIR --classifier DIR]
 
 ``score`` runs the public :class:`~libya_nlp.annotator.Annotator` on the sentences and prints entity
-overlap and exact F1 (same label, one-to-one), request-type micro-F1 and stance macro-F1 per target.
+overlap and exact F1 (same label, one-to-one), request-type micro-F1 and stance macro-F1 per target;
+with ``--baseline configs/classifier_e5.yaml`` also the request micro-F1 of the TF-IDF baseline
+(:mod:`training.baselines`) trained on that config's training records, the bar of the classifier.
 
 >>> is_about_libya("وصل السراج إلى الجزائر"), is_about_libya("الظهير البرازيلي فيليبي")
 (True, False)
@@ -97,7 +99,7 @@ def score(sample: Sequence[dict[str, Any]], labels: dict[str, dict[str, Any]], a
     read = {key: [a.to_dict() for a in annotator.annotate_batch(texts, stance_target=target)]
             for key, target in TARGETS.items()}
     found = exact = predicted_count = gold_count = 0
-    gold_types = predicted_types = shared_types = 0
+    gold_types, predicted_types = [], []
     for (text, label), result in zip(items, read["GNA"]):
         gold = _gold_spans(text, label["entities"])
         predicted = [(e["start"], e["end"], e["label"]) for e in result["entities"]]
@@ -109,16 +111,13 @@ def score(sample: Sequence[dict[str, Any]], labels: dict[str, dict[str, Any]], a
                 used.add(k)
                 found += 1
                 exact += predicted[k][:2] == g[:2]
-        types = {t["label"] for s in result["sentences"] for t in s["request_types"]}
-        wanted = set(label["request_types"]) & set(REQUEST_TYPES)
-        gold_types, predicted_types, shared_types = (gold_types + len(wanted), predicted_types + len(types),
-                                                     shared_types + len(wanted & types))
+        predicted_types.append({t["label"] for s in result["sentences"] for t in s["request_types"]})
+        gold_types.append(_gold_types(label))
     scores: dict[str, Any] = {
         "sentences": len(items),
         "entities": {"overlap_f1": _f1(found, predicted_count, gold_count), "exact_f1": _f1(exact, predicted_count, gold_count),
                      "gold": gold_count, "predicted": predicted_count},
-        "request_types": {"micro_f1": _f1(shared_types, predicted_types, gold_types), "gold": gold_types,
-                          "predicted": predicted_types},
+        "request_types": request_f1(gold_types, predicted_types),
         "stance": {},
     }
     for key in TARGETS:
@@ -130,6 +129,37 @@ def score(sample: Sequence[dict[str, Any]], labels: dict[str, dict[str, Any]], a
                                                                    zero_division=0)), 4),
                                  "gold_not_none": sum(g != "none" for g in gold)}
     return scores
+
+
+def baseline_score(sample: Sequence[dict[str, Any]], labels: dict[str, dict[str, Any]], config: Path) -> dict[str, Any]:
+    """Request micro-F1 of the TF-IDF baseline trained on the training records of a classifier ``config``."""
+    from training.baselines import NAME, fit_baseline
+    from training.config import load_config
+    from training.ngram_fit import sentence_text
+    from training.sources import load_corpus_splits
+
+    train, _, _ = load_corpus_splits(load_config(config), Path("."), "classifier")
+    head = fit_baseline(list({r.id: r for r in train}.values()))
+    items = [(row["text"], labels[row["id"]]) for row in sample if row["id"] in labels]
+    probabilities = head.probabilities([sentence_text(text) for text, _ in items])
+    predicted = [{t for t, p in zip(REQUEST_TYPES, row) if p >= 0.5} for row in probabilities]
+    return {"name": NAME, "trained_on": str(config),
+            "request_types": request_f1([_gold_types(label) for _, label in items], predicted)}
+
+
+def request_f1(gold: Sequence[set[str]], predicted: Sequence[set[str]]) -> dict[str, Any]:
+    """Micro-F1 of predicted against gold request-type sets, one pair per sentence.
+
+    >>> request_f1([{"mediation"}, set()], [{"mediation", "economic_aid"}, set()])
+    {'micro_f1': 0.6667, 'gold': 1, 'predicted': 2}
+    """
+    shared = sum(len(g & p) for g, p in zip(gold, predicted))
+    gold_count, predicted_count = sum(map(len, gold)), sum(map(len, predicted))
+    return {"micro_f1": _f1(shared, predicted_count, gold_count), "gold": gold_count, "predicted": predicted_count}
+
+
+def _gold_types(label: dict[str, Any]) -> set[str]:
+    return set(label["request_types"]) & set(REQUEST_TYPES)
 
 
 def _gold_spans(text: str, entities: Sequence[dict[str, str]]) -> list[tuple[int, int, str]]:
@@ -166,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     scoring.add_argument("labels", type=Path, nargs="+", help="JSONL files of labels by id (the first file wins on an id)")
     scoring.add_argument("--tagger")
     scoring.add_argument("--classifier")
+    scoring.add_argument("--baseline", type=Path, metavar="CONFIG",
+                         help="also score the TF-IDF baseline trained on this classifier config's training data")
     args = parser.parse_args(argv)
     if args.command == "draw":
         rows = draw(args.data, args.with_verb, args.without_verb, args.seed, naming=args.naming, prefix=args.prefix)
@@ -185,8 +217,10 @@ def main(argv: list[str] | None = None) -> int:
                 except json.JSONDecodeError as error:
                     raise SystemExit(f"{path}:{number}: not JSON ({error})") from None
                 labels.setdefault(record["id"], record)
-    print(json.dumps(score(sample, labels, Annotator(tagger=args.tagger, classifier=args.classifier)),
-                     ensure_ascii=False, indent=2))
+    scores = score(sample, labels, Annotator(tagger=args.tagger, classifier=args.classifier))
+    if args.baseline is not None:
+        scores["baseline"] = baseline_score(sample, labels, args.baseline)
+    print(json.dumps(scores, ensure_ascii=False, indent=2))
     return 0
 
 
