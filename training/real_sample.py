@@ -133,7 +133,7 @@ def score(sample: Sequence[dict[str, Any]], labels: dict[str, dict[str, Any]], a
 
 def baseline_score(sample: Sequence[dict[str, Any]], labels: dict[str, dict[str, Any]], config: Path) -> dict[str, Any]:
     """Request micro-F1 of the TF-IDF baseline trained on the training records of a classifier ``config``."""
-    from training.baselines import NAME, fit_baseline
+    from training.baselines import NAME, THRESHOLD, fit_baseline
     from training.config import load_config
     from training.ngram_fit import sentence_text
     from training.sources import load_corpus_splits
@@ -142,7 +142,7 @@ def baseline_score(sample: Sequence[dict[str, Any]], labels: dict[str, dict[str,
     head = fit_baseline(list({r.id: r for r in train}.values()))
     items = [(row["text"], labels[row["id"]]) for row in sample if row["id"] in labels]
     probabilities = head.probabilities([sentence_text(text) for text, _ in items])
-    predicted = [{t for t, p in zip(REQUEST_TYPES, row) if p >= 0.5} for row in probabilities]
+    predicted = [{t for t, p in zip(REQUEST_TYPES, row) if p >= THRESHOLD} for row in probabilities]
     return {"name": NAME, "trained_on": str(config),
             "request_types": request_f1([_gold_types(label) for _, label in items], predicted)}
 
