@@ -26,7 +26,7 @@ import torch
 from tqdm.auto import tqdm
 
 from libya_nlp.actors import ActorRegistry
-from libya_nlp.checkpoints import load_classifier, load_tagger
+from libya_nlp.checkpoints import load_for_inference
 from libya_nlp.classifier import SentenceClassifier
 from libya_nlp.event_model import load_event_finder
 from libya_nlp.labels import DEFAULT_STANCE_TARGET, GNA_TARGET, HAFTAR_TARGET
@@ -63,6 +63,10 @@ class Annotator:
         gate_stance: a stance toward a target the sentence does not name (by the registry's names
             for it, its leaders and bodies) becomes ``none``, the model's reading kept as
             ``stance_model`` (:mod:`libya_nlp.stance_gate`); ``False`` keeps every model stance.
+        runtime: "auto" runs local BERT checkpoints (the defaults, the library's own training
+            output) on the torch-only modules of :mod:`libya_nlp.lite_models`, which start seconds
+            faster, and anything else with transformers; "lite" or "transformers" forces one
+            (:func:`~libya_nlp.checkpoints.load_for_inference`).
 
     >>> annotator = Annotator(device="cpu")  # the embedded defaults; or tagger=DIR, classifier=DIR
     >>> [len(a.sentences) for a in annotator.annotate_batch(["قال السراج. وأضاف.", "عنوان"], batch_size=64)]
@@ -81,14 +85,16 @@ class Annotator:
         precision: str = "auto",
         skip_non_arabic: bool = False,
         gate_stance: bool = True,
+        runtime: str = "auto",
     ) -> None:
         self.skip_non_arabic = skip_non_arabic
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(self.device, precision)
         self.registry = ActorRegistry.load(actors)
         self.stance_target = self._target(stance_target)
-        tagger_model, tagger_tokenizer, self.tagger_name = load_tagger(tagger)
-        classifier_model, classifier_tokenizer, self.classifier_name = load_classifier(classifier)
+        tagger_model, tagger_tokenizer, self.tagger_name = load_for_inference("tagger", tagger, runtime)
+        classifier_model, classifier_tokenizer, self.classifier_name = load_for_inference(
+            "classifier", classifier, runtime)
         self.tagger = EntityTagger(prepare_model(tagger_model, self.device, precision), tagger_tokenizer)
         self.classifier = SentenceClassifier(prepare_model(classifier_model, self.device, precision),
                                              classifier_tokenizer)

@@ -1,5 +1,10 @@
 """Finding and loading checkpoints: local directories or hub names, safetensors only, no remote code.
 
+:func:`load_tagger` and :func:`load_classifier` return transformers models (for training and
+evaluation); :func:`load_for_inference`, which ``annotate()`` uses, returns the torch-only twins of
+:mod:`libya_nlp.lite_models` where a checkpoint allows it, so that a cold start does not import
+transformers' modeling code.
+
 >>> default_model_dir("tagger").parts[-3:]
 ('models', 'default', 'tagger')
 """
@@ -12,14 +17,19 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import json
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
+
 import torch
-from transformers import AutoConfig, AutoModel, AutoModelForTokenClassification, AutoTokenizer, PreTrainedModel
-from transformers.utils import logging as hf_logging
 
 from libya_nlp import normalization, weights_int8
-from libya_nlp.classifier_config import LibyaClassifierConfig
 from libya_nlp.labels import canonical_tag
-from libya_nlp.classifier_model import LibyaClassifierModel
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
+
+    from libya_nlp.classifier_model import LibyaClassifierModel
 
 _DEFAULT_DIR = Path(__file__).resolve().parent / "models" / "default"
 _WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json")
@@ -80,6 +90,8 @@ def load_tagger(name_or_path: str | os.PathLike[str] | None = None) -> tuple[Pre
     ...
     libya_nlp.checkpoints.CheckpointError: tagger checkpoint directory '/no/such/dir' does not exist (or is not a directory)
     """
+    from transformers import AutoModelForTokenClassification
+
     source = resolve_checkpoint(name_or_path, "tagger")
     with _quiet_loading():
         config = _load_config(source, "tagger")
@@ -94,6 +106,11 @@ def load_classifier(name_or_path: str | os.PathLike[str] | None = None) -> tuple
 
     Returns ``(model, tokenizer, resolved_name)``.
     """
+    from transformers import AutoModel
+
+    from libya_nlp.classifier_config import LibyaClassifierConfig
+    from libya_nlp.classifier_model import LibyaClassifierModel  # noqa: F401 - registers the model type
+
     source = resolve_checkpoint(name_or_path, "classifier")
     with _quiet_loading():
         config = _load_config(source, "classifier")
@@ -105,6 +122,115 @@ def load_classifier(name_or_path: str | os.PathLike[str] | None = None) -> tuple
         model = _load_model(AutoModel, source, "classifier", config=config)
         tokenizer = _load_tokenizer(source, "classifier")
     return model.eval(), tokenizer, source
+
+
+RUNTIMES = ("auto", "lite", "transformers")
+
+
+def load_for_inference(kind: str, name_or_path: str | os.PathLike[str] | None = None,
+                       runtime: str = "auto") -> tuple[Any, Any, str]:
+    """Load a ``tagger`` or ``classifier`` for annotation: ``(model, tokenizer, resolved_name)``.
+
+    ``runtime="auto"`` uses the torch-only modules of :mod:`libya_nlp.lite_models` and the
+    ``tokenizers`` library directly when the checkpoint is a local BERT the library knows (its own
+    checkpoints and the embedded defaults; 4-5 s less start-up on a 2-core CPU), and transformers
+    otherwise (hub names, other architectures); ``"lite"`` insists on the former, ``"transformers"``
+    on the latter. Both compute the same outputs.
+
+    >>> model, tokenizer, _ = load_for_inference("tagger")
+    >>> type(model).__name__, type(tokenizer).__name__
+    ('LiteTokenTagger', 'LiteTokenizer')
+    """
+    if runtime not in RUNTIMES:
+        raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
+    if kind not in ("tagger", "classifier"):
+        raise ValueError(f"kind must be 'tagger' or 'classifier', got {kind!r}")
+    if runtime != "transformers":
+        source = resolve_checkpoint(name_or_path, kind)
+        reason = _lite_unsupported(source, kind)
+        if reason is None:
+            return (*_load_lite(source, kind), source)
+        if runtime == "lite":
+            raise CheckpointError(f"the {kind} {source!r} cannot run without transformers ({reason}); "
+                                  "use runtime='auto' or 'transformers'")
+    return (load_tagger if kind == "tagger" else load_classifier)(name_or_path)
+
+
+def _lite_unsupported(source: str, kind: str) -> str | None:
+    """Why :func:`_load_lite` cannot read this checkpoint, or ``None``."""
+    from libya_nlp.lite_models import unsupported_encoder
+
+    path = Path(source)
+    if not path.is_dir():
+        return "not a local directory"
+    try:
+        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+        tokenizer_config = path / "tokenizer_config.json"
+        tokenizer_class = (json.loads(tokenizer_config.read_text(encoding="utf-8")).get("tokenizer_class")
+                           if tokenizer_config.is_file() else None)
+    except (OSError, ValueError) as error:
+        return f"unreadable config: {error}"
+    from libya_nlp.lite_tokenizer import INPUT_NAMES
+
+    if not (path / "tokenizer.json").is_file():
+        return "no tokenizer.json"
+    if tokenizer_class not in INPUT_NAMES:
+        return f"tokenizer_class {tokenizer_class!r}"
+    if kind == "tagger":
+        if config.get("architectures") != ["BertForTokenClassification"]:
+            return f"architectures {config.get('architectures')}"
+        return unsupported_encoder(config)
+    if config.get("model_type") != "libya_sentence_classifier":
+        return f"model_type {config.get('model_type')!r}"
+    return unsupported_encoder(config.get("encoder") or {})
+
+
+def _load_lite(source: str, kind: str) -> tuple[Any, Any]:
+    from libya_nlp.classifier_settings import classifier_settings, split_settings
+    from libya_nlp.lite_models import LiteSentenceClassifier, LiteTokenTagger
+    from libya_nlp.lite_tokenizer import LiteTokenizer
+
+    directory = Path(source)
+    raw = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+    try:
+        if kind == "tagger":
+            raw["id2label"] = {int(i): label for i, label in (raw.get("id2label") or {}).items()}
+            config = SimpleNamespace(**raw)
+            check_text_normalization(config, source)
+            _check_tagger_labels(config, source)
+            model = LiteTokenTagger(config)
+        else:
+            settings, rest = split_settings(raw)
+            config = SimpleNamespace(**rest, **classifier_settings(**settings))
+            check_text_normalization(config, source)
+            model = LiteSentenceClassifier(config)
+        state = _read_weights(directory)
+        tokenizer = LiteTokenizer.from_directory(directory)
+    except CheckpointError:
+        raise
+    except Exception as error:  # noqa: BLE001 - re-raised with the checkpoint named
+        raise CheckpointError(f"cannot load the {kind} {source!r}: {error}") from error
+    state = {name: tensor for name, tensor in state.items() if ".pooler." not in name}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise CheckpointError(f"the weights in {source} do not fit its {kind} config: missing {sorted(missing)[:5]}, "
+                              f"unexpected {sorted(unexpected)[:5]}; save the checkpoint again from the trained model")
+    return model.eval(), tokenizer
+
+
+def _read_weights(directory: Path) -> dict[str, torch.Tensor]:
+    """The float32 state dict of a checkpoint: int8 files, one model.safetensors, or its shards."""
+    from safetensors.torch import load_file
+
+    if not any((directory / name).is_file() for name in _WEIGHT_FILES):
+        return weights_int8.load_int8(directory)
+    index = directory / "model.safetensors.index.json"
+    files = (sorted(set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values()))
+             if index.is_file() else ["model.safetensors"])
+    state: dict[str, torch.Tensor] = {}
+    for name in files:
+        state.update(load_file(str(directory / name)))
+    return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
 
 
 def _check_local_files(path: Path, kind: str) -> None:
@@ -119,8 +245,6 @@ def _check_local_files(path: Path, kind: str) -> None:
         raise CheckpointError(f"{kind} checkpoint {path} has no model.safetensors")
     index = path / "model.safetensors.index.json"
     if index.is_file():
-        import json
-
         try:
             files = set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values())
         except (ValueError, KeyError, AttributeError) as error:
@@ -132,6 +256,8 @@ def _check_local_files(path: Path, kind: str) -> None:
 
 
 def _load_config(source: str, kind: str) -> Any:
+    from transformers import AutoConfig
+
     try:
         config = AutoConfig.from_pretrained(source, trust_remote_code=False)
     except Exception as error:  # noqa: BLE001 - re-raised with the checkpoint named
@@ -197,6 +323,8 @@ def _load_int8_model(auto_class: Any, directory: Path, kind: str, config: Any) -
 
 
 def _load_tokenizer(source: str, kind: str) -> Any:
+    from transformers import AutoTokenizer
+
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
     except Exception as error:  # noqa: BLE001 - re-raised with the checkpoint named
@@ -222,6 +350,8 @@ def _check_tagger_labels(config: Any, source: str) -> None:
 @contextlib.contextmanager
 def _quiet_loading() -> Iterator[None]:
     """Hide transformers' loading progress bars; annotate() prints nothing on its own."""
+    from transformers.utils import logging as hf_logging
+
     enabled = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()
     try:

@@ -15,14 +15,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from libya_nlp.batching import max_input_length, run_batched, windows_of
-from libya_nlp.classifier_model import LibyaClassifierModel
 from libya_nlp.ngram_requests import blend
+
+if TYPE_CHECKING:
+    from libya_nlp.classifier_model import LibyaClassifierModel
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,7 @@ class SentenceClassifier:
     (True, True)
     """
 
-    def __init__(self, model: LibyaClassifierModel, tokenizer: Any, *, max_length: int | None = None,
+    def __init__(self, model: LibyaClassifierModel | Any, tokenizer: Any, *, max_length: int | None = None,
                  stride: int | None = None) -> None:
         self.model = model
         self.tokenizer = tokenizer
