@@ -12,14 +12,12 @@ transformers' modeling code.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-import json
 from types import SimpleNamespace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -159,6 +157,7 @@ def load_for_inference(kind: str, name_or_path: str | os.PathLike[str] | None = 
 def _lite_unsupported(source: str, kind: str) -> str | None:
     """Why :func:`_load_lite` cannot read this checkpoint, or ``None``."""
     from libya_nlp.lite_models import unsupported_encoder
+    from libya_nlp.lite_tokenizer import INPUT_NAMES
 
     path = Path(source)
     if not path.is_dir():
@@ -170,8 +169,6 @@ def _lite_unsupported(source: str, kind: str) -> str | None:
                            if tokenizer_config.is_file() else None)
     except (OSError, ValueError) as error:
         return f"unreadable config: {error}"
-    from libya_nlp.lite_tokenizer import INPUT_NAMES
-
     if not (path / "tokenizer.json").is_file():
         return "no tokenizer.json"
     if tokenizer_class not in INPUT_NAMES:
