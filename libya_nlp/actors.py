@@ -15,7 +15,15 @@ Resolution of one mention, in order:
    place (``طرابلس`` under attack), which the corpus resolves in one case in nine;
 4. otherwise, for ORG, PER and MISC spans, the longest run of words inside the span that is a
    name (``وزارة الداخلية بحكومة الوفاق`` -> ``LBY-GNA``), or, in an ORG span of two words or
-   more, a demonym (``الخارجية الأمريكية`` -> ``USA``).
+   more, a demonym (``الخارجية الأمريكية`` -> ``USA``);
+5. a name directly followed by another country's demonym, inside the span or just after it, is
+   that country's body, not the actor (``حكومة الوفاق الوطني اليمنية``, ``المجلس الرئاسي
+   اليمني``): an ORG span resolves to that country, any other to nothing;
+6. a name the registry marks as a homonym (``homonyms_ar``: bare ``الوفاق``, ``السراج``) found
+   inside a longer span (``جمعية الوفاق``) counts only if the title words of a person stand
+   around it; and given the ``document``, a homonym resolves only if the document also names
+   something of the actor's country by a name that is not a homonym, or one of its demonyms
+   (:meth:`ActorRegistry.names_country`), as the stance gate asks.
 
 >>> registry = ActorRegistry.load()
 >>> registry.resolve("بالسراج", "PER"), registry.resolve("والجزائر", "LOC"), registry.resolve("سرت", "LOC")
@@ -23,6 +31,10 @@ Resolution of one mention, in order:
 >>> registry.resolve("ليبيا", "LOC", before="الأوضاع في")
 >>> registry.resolve("الخارجية الأمريكية", "ORG")
 'USA'
+>>> registry.resolve("حكومة الوفاق الوطني", "ORG", after=" اليمنية"), registry.resolve("جمعية الوفاق", "ORG")
+('YEM', None)
+>>> registry.resolve("الوفاق", "ORG", document="فاز الوفاق على المحرق"), registry.resolve("الوفاق", "ORG")
+(None, 'LBY-GNA')
 """
 
 from __future__ import annotations
@@ -30,6 +42,7 @@ from __future__ import annotations
 import functools
 import re
 from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -183,8 +196,10 @@ class ActorRegistry:
     def __contains__(self, actor_id: object) -> bool:
         return actor_id in self.actors
 
-    def resolve(self, surface: str, label: str | None = None, *, before: str = "") -> str | None:
-        """The actor id ``surface`` stands for, or ``None``; ``before`` is the text just before it.
+    def resolve(self, surface: str, label: str | None = None, *, before: str = "", after: str = "",
+                document: str | None = None) -> str | None:
+        """The actor id ``surface`` stands for, or ``None``; ``before`` and ``after`` are the text
+        just before and after it, ``document`` the text it is in (for homonyms; default: not asked).
 
         >>> ActorRegistry.load().resolve("المشير خليفة حفتر", "PER")
         'LBY-LNA'
@@ -192,26 +207,76 @@ class ActorRegistry:
         words = normalize_alias(surface).split()
         if not words:
             return None
+        following = normalize_alias(after).split()[:1]
         whole = self._lookup_whole(words)
         if whole is not None:
-            form, in_prefix = whole
+            form, in_prefix, key = whole
             if form is None:
                 return None
             if label == "LOC" and (form.kind == "seat" or (form.kind in _PLACE_FORMS and
                                                             (in_prefix or self._locative(before)))):
                 return None  # a seat tagged as a place is nearly always only the place (طرابلس under attack)
-            return form.actor
+            foreign = self._foreign(form.actor, following)
+            if foreign is not None:
+                return foreign if label == "ORG" else None
+            return self._in_context(form.actor, key, document)
         if label == "LOC":
             return None
         found = self._lookup_inside(words, person=label == "PER")
         if found is not None:
-            return found
+            actor, key, end = found
+            if self._foreign(actor, (words + following)[end : end + 1]) is None:
+                return self._in_context(actor, key, document)
         if label == "ORG" and len(words) > 1:
             for word in words[1:]:
                 for reading in clitic_readings(word):
                     if reading in self._demonyms:
                         return self._demonyms[reading]
         return None
+
+    def names_country(self, text: str, country: str) -> bool:
+        """Whether ``text`` names an actor of ``country`` by a name that is not a homonym, or has one
+        of its demonyms.
+
+        >>> registry = ActorRegistry.load()
+        >>> registry.names_country("قال الوفاق إن الحكومة الليبية", "LBY"), registry.names_country("الوفاق", "LBY")
+        (True, False)
+        """
+        return self._names_country(text, country)
+
+    @functools.lru_cache(maxsize=256)
+    def _names_country(self, text: str, country: str) -> bool:
+        words = text.split()
+        if any(self.demonym(word) == country for word in words):
+            return True
+        return any(not homonym and self.actors[actor].country == country
+                   for _, _, actor, homonym in self.runs(words))
+
+    def runs(self, words: Sequence[str], max_words: int = 4) -> Iterator[tuple[int, int, str, bool]]:
+        """``(start, end, actor, homonym)`` of every run of at most ``max_words`` words that is a
+        registry name, or a body word and a demonym (``الحكومة التونسية``), leaving out a name
+        that another country's demonym follows (``حكومة الوفاق الوطني الفلسطينية``, and so
+        ``حكومة الوفاق`` inside it).
+
+        >>> [(s, e, a) for s, e, a, _ in ActorRegistry.load().runs("رحبت حكومة الوفاق الوطني بالقرار".split())]
+        [(2, 3, 'LBY-GNA'), (1, 3, 'LBY-GNA'), (1, 4, 'LBY-GNA')]
+        """
+        found = []
+        for size in range(1, max_words + 1):
+            for start in range(len(words) - size + 1):
+                named = self.name(" ".join(words[start : start + size]))
+                if named is None and size == 2:
+                    state = self.demonym(words[start + 1])
+                    named = None if state is None else (state, False)
+                if named is not None:
+                    found.append((start, start + size, *named))
+        reach: dict[tuple[int, str], int] = {}  # the end of the longest run of an actor from a start
+        for start, end, actor, _ in found:
+            reach[(start, actor)] = max(end, reach.get((start, actor), 0))
+        for start, end, actor, homonym in found:
+            after = reach[(start, actor)]
+            if self._foreign(actor, [normalize_alias(w) for w in words[after : after + 1]]) is None:
+                yield start, end, actor, homonym
 
     def name(self, surface: str) -> tuple[str, bool] | None:
         """The actor the whole of ``surface`` names by one of its listed forms (clitics off the first
@@ -249,15 +314,15 @@ class ActorRegistry:
                 return words[0][:cut]
         return ""
 
-    def _lookup_whole(self, words: list[str]) -> tuple[_Form | None, bool] | None:
-        """The form of the whole span (clitics tried off the first word), and whether a locative
-        ``ب`` ("in") was stripped to find it."""
+    def _lookup_whole(self, words: list[str]) -> tuple[_Form | None, bool, str] | None:
+        """The form of the whole span (clitics tried off the first word), whether a locative
+        ``ب`` ("in") was stripped to find it, and the key it was found by."""
         key = self._whole_key(words)
         if key is None:
             return None
         reading = key.split()[0]
         base = words[0][1:] if words[0].startswith(_CONJUNCTIONS) and reading != words[0] else words[0]
-        return self._forms[key], base.startswith("ب") and reading == base[1:]
+        return self._forms[key], base.startswith("ب") and reading == base[1:], key
 
     def _whole_key(self, words: list[str]) -> str | None:
         """The registry key of the whole span, the first word's clitics tried off in order."""
@@ -267,21 +332,39 @@ class ActorRegistry:
                 return key
         return None
 
-    def _lookup_inside(self, words: list[str], person: bool = False) -> str | None:
-        """The longest run of words inside the span that names one actor (leftmost on a tie). In a
-        person's span, a one-word run counts only after titles (``عائشة القذافي`` is not
-        ``القذافي``)."""
+    def _lookup_inside(self, words: list[str], person: bool = False) -> tuple[str, str, int] | None:
+        """The actor, key and end of the longest run of words inside the span that names one actor
+        (leftmost on a tie). A one-word run in a person's span, and a homonym in any span, count
+        only among titles (``عائشة القذافي`` is not ``القذافي``, ``جمعية الوفاق`` not ``الوفاق``;
+        ``الرئيس السراج`` is ``السراج``)."""
         for size in range(min(len(words), self._longest), 0, -1):
             for start in range(len(words) - size + 1):
                 for reading in clitic_readings(words[start]):
-                    form = self._forms.get(" ".join([reading, *words[start + 1 : start + size]]))
+                    key = " ".join([reading, *words[start + 1 : start + size]])
+                    form = self._forms.get(key)
                     if form is None or (size == 1 and form.kind in ("capital", "seat")):
                         continue
                     rest = words[:start] + words[start + size:]
-                    if person and size == 1 and not all(word in _TITLES for word in rest):
+                    among_titles = all(word in _TITLES for word in rest)
+                    if ((person and size == 1) or (form.actor, key) in self._homonyms) and not among_titles:
                         continue
-                    return form.actor
+                    return form.actor, key, start + size
         return None
+
+    def _foreign(self, actor: str, following: Sequence[str]) -> str | None:
+        """The state whose demonym ``following`` (the next word, normalised) is, if it is not the
+        actor's own country. Only the adjective itself qualifies a name: with a clitic it starts
+        something new (``أردوغان والروسي بوتين``)."""
+        country = self.actors[actor].country
+        state = self._demonyms.get(following[0]) if following else None
+        return state if state is not None and country is not None and state != country else None
+
+    def _in_context(self, actor: str, key: str, document: str | None) -> str | None:
+        """``actor``, unless it was found by a homonym and ``document`` names nothing of its country."""
+        if document is None or (actor, key) not in self._homonyms:
+            return actor
+        country = self.actors[actor].country
+        return actor if country is None or self.names_country(document, country) else None
 
     def _locative(self, before: str) -> bool:
         """The word before is locative (``في``، ``جنوب``), or ``العاصمة``/``مدينة`` come two words

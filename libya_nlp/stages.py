@@ -111,8 +111,12 @@ class ClassificationStage:
                 result.stance = Stance(chunk.target, "none", 1.0)
 
 
+_AFTER_CHARS = 40  # text after a mention the linker reads (for a demonym that qualifies it)
+
+
 class ActorStage:
-    """Each entity's actor id from the registry (ANNOTATION.md §6)."""
+    """Each entity's actor id from the registry (ANNOTATION.md §6), read with the word after the
+    mention and the document's text (for homonyms such as bare ``الوفاق``)."""
 
     name = "actors"
 
@@ -126,7 +130,9 @@ class ActorStage:
         for text, result in chunk.sentences():
             start = result.sentence.start
             result.entities = [
-                dataclasses.replace(e, actor=self.registry.resolve(e.text, e.label, before=text[start:e.start]))
+                dataclasses.replace(e, actor=self.registry.resolve(
+                    e.text, e.label, before=text[start:e.start], after=text[e.end : e.end + _AFTER_CHARS],
+                    document=text))
                 for e in result.entities]
 
 

@@ -38,7 +38,7 @@ True
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from libya_nlp.actors import ActorRegistry
@@ -56,33 +56,12 @@ class TargetMentionGate:
         self.registry = registry
         self.max_words = max_words
         self.target_id = functools.lru_cache(maxsize=64)(self._target_id)
-        self._context = functools.lru_cache(maxsize=256)(self._names_country)
 
     def _target_id(self, target: str) -> str | None:
         """The registry id a target text (or id) resolves to (``None``: not in the registry, never gated)."""
         if target in self.registry:
             return target
         return self.registry.resolve(target) or self.registry.resolve(target, "ORG")
-
-    def _runs(self, words: Sequence[str]) -> Iterator[tuple[str, bool]]:
-        """The actor and homonym flag of every run of at most ``max_words`` words that is a registry
-        name, or a body word and a demonym (``الحكومة التونسية``)."""
-        for size in range(1, self.max_words + 1):
-            for start in range(len(words) - size + 1):
-                found = self.registry.name(" ".join(words[start : start + size]))
-                if found is None and size == 2:
-                    demonym = self.registry.demonym(words[start + 1])
-                    found = None if demonym is None else (demonym, False)
-                if found is not None:
-                    yield found
-
-    def _names_country(self, document: str, country: str) -> bool:
-        """Whether ``document`` names an actor of ``country`` by a name that is not a homonym, or has
-        one of its demonyms."""
-        words = document.split()
-        if any(self.registry.demonym(word) == country for word in words):
-            return True
-        return any(not homonym and self.registry.get(actor).country == country for actor, homonym in self._runs(words))
 
     def keeps(self, words: Sequence[str], target: str, mentions: Sequence[tuple[str, str | None]] = (),
               document: str | None = None) -> bool:
@@ -93,13 +72,14 @@ class TargetMentionGate:
             return True
         named = [self.registry.name(text) for text, actor in mentions if actor == target_id]
         homonyms = [found is not None and found[0] == target_id and found[1] for found in named]
-        homonyms += [homonym for actor, homonym in self._runs(words) if actor == target_id]
+        homonyms += [homonym for _, _, actor, homonym in self.registry.runs(words, self.max_words)
+                     if actor == target_id]
         if not all(homonyms):
             return True  # named by a name of its own (an empty list: not named at all)
         country = self.registry.get(target_id).country
         if not homonyms or country is None:
             return bool(homonyms)
-        return self._context(" ".join(words) if document is None else document, country)
+        return self.registry.names_country(" ".join(words) if document is None else document, country)
 
     def prepare(self, chunk: Any) -> None:
         return None

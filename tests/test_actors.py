@@ -99,3 +99,49 @@ def test_an_annotator_can_use_its_own_registry(tmp_path, tiny_tagger_dir, tiny_c
     annotator = Annotator(tagger=tiny_tagger_dir, classifier=tiny_classifier_dir, actors=path, device="cpu")
     assert annotator.registry.resolve("ومجلس الزاوية", "ORG") == "LBY-ZAW"
     assert ActorRegistry.load().resolve("ومجلس الزاوية", "ORG") is None
+
+
+@pytest.mark.parametrize(("surface", "after", "expected"), [
+    ("حكومة الوفاق الوطني اليمنية", "", "YEM"),          # the demonym inside the span: Yemen's government
+    ("حكومة الوفاق الوطني", " الفلسطينية في غزة", "PSE"),  # ... or just after it
+    ("المجلس الرئاسي اليمني", "", "YEM"),
+    ("حكومة الوفاق الوطني الليبية", "", "LBY-GNA"),      # its own country's demonym: still the GNA
+    ("حكومة الوفاق الوطني", " والتركية", "LBY-GNA"),      # with a clitic the adjective starts something new
+])
+def test_a_name_that_another_countrys_demonym_qualifies_is_that_country(registry, surface, after, expected):
+    assert registry.resolve(surface, "ORG", after=after) == expected
+
+
+def test_a_foreign_qualifier_makes_a_person_or_place_name_nothing(registry):
+    assert registry.resolve("حكومة الوفاق", "MISC", after=" اليمنية") is None
+    assert registry.resolve("رجب طيب أردوغان", "PER", after=" والروسي بوتين") == "TUR"
+
+
+def test_a_homonym_inside_a_longer_span_is_not_the_actor(registry):
+    assert registry.resolve("جمعية الوفاق", "ORG") is None        # Bahrain's Wefaq society
+    assert registry.resolve("نادي الوفاق", "ORG") is None         # a football club
+    assert registry.resolve("الرئيس السراج", "PER") == "LBY-GNA"  # titles around it: still the person
+    assert registry.resolve("بالوفاق", "ORG") == "LBY-GNA"         # the whole span, no document asked
+
+
+def test_a_homonym_resolves_only_in_a_document_that_names_its_country(registry):
+    assert registry.resolve("الوفاق", "ORG", document="تعادل الوفاق مع المحرق في الدوري.") is None
+    assert registry.resolve("الوفاق", "ORG", document="التقى وفد مجلس النواب وفد الوفاق.") == "LBY-GNA"
+    assert registry.resolve("حكومة الوفاق", "ORG", document="رحبت إيطاليا بحكومة الوفاق.") == "LBY-GNA"  # not a homonym
+
+
+def test_the_actor_stage_reads_the_next_word_and_the_document():
+    from libya_nlp.output import Entity
+    from libya_nlp.segmentation import split_sentences
+    from libya_nlp.stages import ActorStage, Chunk, SentenceResult
+
+    def linked(text: str, surface: str) -> str | None:
+        sentence = split_sentences(text)[-1]
+        start = text.index(surface, sentence.start)
+        result = SentenceResult(sentence, True, [Entity(start, start + len(surface), surface, "ORG", 0.9)])
+        ActorStage().run(Chunk([(text, result)], "حكومة الوفاق الوطني", []), None, 1)
+        return result.entities[0].actor
+
+    assert linked("رحبت حكومة الوفاق الوطني الفلسطينية بالقرار.", "حكومة الوفاق الوطني") == "PSE"
+    assert linked("تعادل الوفاق مع المحرق.", "الوفاق") is None
+    assert linked("وصل وفد ليبي إلى جنيف. وقال الوفاق إنه يرحب.", "الوفاق") == "LBY-GNA"

@@ -15,7 +15,7 @@ from libya_nlp.stance_gate import TargetMentionGate
 
 SCHEMA = json.loads(resources.files("libya_nlp").joinpath("resources", "annotation.schema.json").read_text())
 NAMED = "رحب الاتحاد الأوروبي بقرارات المجلس الرئاسي في طرابلس."
-UNNAMED = "أشاد الأمين العام بالدور الفاعل لحكومة الوفاق اليمنية في عدن."  # the registry reads الوفاق as the GNA
+YEMENI = "أشاد الأمين العام بالدور الفاعل لحكومة الوفاق اليمنية في عدن."  # Yemen's accord government
 OTHER = "رحب الاتحاد الأوروبي بالخطوة التي اتخذتها الحكومة التونسية."
 
 
@@ -42,9 +42,9 @@ def _annotator(tiny_tagger_dir, tiny_classifier_dir, **options):
 def test_a_stance_stands_only_where_the_sentence_names_the_target(tiny_tagger_dir, tiny_classifier_dir):
     gated = _annotator(tiny_tagger_dir, tiny_classifier_dir)
     assert [s.name for s in gated.stages].index("stance_gate") == [s.name for s in gated.stages].index("actors") + 1
-    named, unnamed, other = (a.to_dict()["sentences"][0] for a in gated.annotate_batch([NAMED, UNNAMED, OTHER]))
+    named, yemeni, other = (a.to_dict()["sentences"][0] for a in gated.annotate_batch([NAMED, YEMENI, OTHER]))
     assert named["stance"]["label"] == "favor" and "stance_model" not in named
-    assert unnamed["stance"]["label"] == "favor"  # named as far as the registry can tell
+    assert yemeni["stance"]["label"] == "none"  # a name another country's demonym qualifies is not the GNA
     assert other["stance"] == {"target": "حكومة الوفاق الوطني", "label": "none", "score": 0.1}
     assert other["stance_model"] == {"label": "favor", "score": 0.9, "gated": "the sentence does not name the target"}
     haftar = gated.annotate(NAMED, stance_target="LBY-LNA").to_dict()["sentences"][0]
