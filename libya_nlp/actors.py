@@ -23,7 +23,10 @@ Resolution of one mention, in order:
    inside a longer span (``جمعية الوفاق``) counts only if the title words of a person stand
    around it; and given the ``document``, a homonym resolves only if the document also names
    something of the actor's country by a name that is not a homonym, or one of its demonyms
-   (:meth:`ActorRegistry.names_country`), as the stance gate asks.
+   (:meth:`ActorRegistry.names_country`), as the stance gate asks;
+7. a name the registry marks as shared with other states (``shared_ar``: ``حكومة الوفاق الوطني``
+   was also Yemen's and Palestine's government), given a ``document`` that names one of those
+   states and nothing of the actor's own country, is that state's body (ORG) or nothing.
 
 >>> registry = ActorRegistry.load()
 >>> registry.resolve("بالسراج", "PER"), registry.resolve("والجزائر", "LOC"), registry.resolve("سرت", "LOC")
@@ -35,6 +38,8 @@ Resolution of one mention, in order:
 ('YEM', None)
 >>> registry.resolve("الوفاق", "ORG", document="فاز الوفاق على المحرق"), registry.resolve("الوفاق", "ORG")
 (None, 'LBY-GNA')
+>>> registry.resolve("حكومة الوفاق الوطني", "ORG", document="زار رئيس حكومة الوفاق الوطني رام الله")
+'PSE'
 """
 
 from __future__ import annotations
@@ -140,6 +145,8 @@ class ActorRegistry:
         demonyms: dict[str, set[str]] = defaultdict(set)
         self._ambiguous: set[str] = set()
         self._homonyms: set[tuple[str, str]] = set()
+        self._shared: set[tuple[str, str]] = set()
+        self._sharing: dict[str, frozenset[str]] = {}
         for entry in data.get("actors", []):
             actor_id = entry["id"]
             self.actors[actor_id] = Actor(actor_id, entry["kind"], entry["name_en"], entry["names_ar"][0],
@@ -156,13 +163,25 @@ class ActorRegistry:
             for alias in entry.get("demonyms_ar", []):
                 demonyms[normalize_alias(alias)].add(actor_id)
             self._ambiguous.update(normalize_alias(alias) for alias in entry.get("ambiguous_ar", []))
-            own = {normalize_alias(alias) for alias in entry.get("names_ar", []) +
+            own = {normalize_alias(alias) for alias in entry.get("names_ar", []) + entry.get("seat_ar", []) +
                    [name for person in entry.get("people", []) for name in person.get("names_ar", [])]}
             for alias in entry.get("homonyms_ar", []):
                 if normalize_alias(alias) not in own:
-                    raise ValueError(f"{source}: homonyms_ar {alias!r} of {actor_id} is not one of its names_ar "
-                                     "or its people's names; list it there too, or drop it")
+                    raise ValueError(f"{source}: homonyms_ar {alias!r} of {actor_id} is not one of its names_ar, "
+                                     "seat_ar or its people's names; list it there too, or drop it")
                 self._homonyms.add((actor_id, normalize_alias(alias)))
+            shared = entry.get("shared_ar") or {}
+            for alias in shared.get("names", []):
+                if normalize_alias(alias) not in own:
+                    raise ValueError(f"{source}: shared_ar name {alias!r} of {actor_id} is not one of its names_ar, "
+                                     "seat_ar or its people's names; list it there too, or drop it")
+                self._shared.add((actor_id, normalize_alias(alias)))
+            if shared:
+                self._sharing[actor_id] = frozenset(shared.get("with", []))
+        for actor_id, states in self._sharing.items():
+            for state in sorted(states - set(self.actors)):
+                raise ValueError(f"{source}: shared_ar of {actor_id} names {state!r}, which is not an id of the "
+                                 "registry; add an entry for it or drop it from `with`")
         rules = {normalize_alias(rule["alias"]): rule.get("default") for rule in data.get("alias_rules", [])}
         self._forms: dict[str, _Form | None] = {}
         for key, found in forms.items():
@@ -219,14 +238,14 @@ class ActorRegistry:
             foreign = self._foreign(form.actor, following)
             if foreign is not None:
                 return foreign if label == "ORG" else None
-            return self._in_context(form.actor, key, document)
+            return self.in_context(form.actor, self._status(form.actor, key), document, label)
         if label == "LOC":
             return None
         found = self._lookup_inside(words, person=label == "PER")
         if found is not None:
             actor, key, end = found
             if self._foreign(actor, (words + following)[end : end + 1]) is None:
-                return self._in_context(actor, key, document)
+                return self.in_context(actor, self._status(actor, key), document, label)
         if label == "ORG" and len(words) > 1:
             for word in words[1:]:
                 for reading in clitic_readings(word):
@@ -236,24 +255,57 @@ class ActorRegistry:
 
     def names_country(self, text: str, country: str) -> bool:
         """Whether ``text`` names an actor of ``country`` by a name that is not a homonym, or has one
-        of its demonyms.
+        of its demonyms; a shared name counts unless the text names a state that shares it and
+        nothing else of ``country``.
 
         >>> registry = ActorRegistry.load()
         >>> registry.names_country("قال الوفاق إن الحكومة الليبية", "LBY"), registry.names_country("الوفاق", "LBY")
         (True, False)
+        >>> registry.names_country("حكومة الوفاق الوطني", "LBY"), registry.names_country("حكومة الوفاق في اليمن", "LBY")
+        (True, False)
         """
-        return self._names_country(text, country)
+        return country in self._countries(text)[1]
+
+    def in_context(self, actor: str, status: str, document: str | None, label: str | None = None) -> str | None:
+        """The id that a name of ``actor`` stands for in ``document``, given the name's ``status``
+        (``"own"``, ``"homonym"`` or ``"shared"``, as :meth:`name` and :meth:`runs` give it);
+        ``label`` is the mention's entity label (a shared name becomes another state only as ORG).
+
+        >>> registry = ActorRegistry.load()
+        >>> registry.in_context("LBY-GNA", "homonym", "فاز الوفاق"), registry.in_context("LBY-GNA", "own", "فاز الوفاق")
+        (None, 'LBY-GNA')
+        >>> registry.in_context("LBY-GNA", "shared", "حكومة الوفاق اليمنية في صنعاء", "ORG")
+        'YEM'
+        """
+        country = self.actors[actor].country
+        if document is None or status == "own" or country is None:
+            return actor
+        own, named = self._countries(document)
+        if status == "homonym":
+            return actor if country in named else None
+        others = sorted(self._sharing.get(actor, frozenset()) & own)
+        if country in own or not others:
+            return actor
+        return others[0] if label == "ORG" and len(others) == 1 else None
 
     @functools.lru_cache(maxsize=256)
-    def _names_country(self, text: str, country: str) -> bool:
+    def _countries(self, text: str) -> tuple[frozenset[str], frozenset[str]]:
+        """The countries ``text`` names by a demonym or an own name, and those it names at all
+        (shared names counted where no state that shares them is named)."""
         words = text.split()
-        if any(self.demonym(word) == country for word in words):
-            return True
-        return any(not homonym and self.actors[actor].country == country
-                   for _, _, actor, homonym in self.runs(words))
+        own = {self.demonym(word) for word in words}
+        shared = set()
+        for _, _, actor, status in self.runs(words):
+            if status == "own":
+                own.add(self.actors[actor].country)
+            elif status == "shared":
+                shared.add(actor)
+        own.discard(None)
+        named = own | {self.actors[actor].country for actor in shared if not self._sharing.get(actor, frozenset()) & own}
+        return frozenset(own), frozenset(named - {None})
 
-    def runs(self, words: Sequence[str], max_words: int = 4) -> Iterator[tuple[int, int, str, bool]]:
-        """``(start, end, actor, homonym)`` of every run of at most ``max_words`` words that is a
+    def runs(self, words: Sequence[str], max_words: int = 4) -> Iterator[tuple[int, int, str, str]]:
+        """``(start, end, actor, status)`` of every run of at most ``max_words`` words that is a
         registry name, or a body word and a demonym (``الحكومة التونسية``), leaving out a name
         that another country's demonym follows (``حكومة الوفاق الوطني الفلسطينية``, and so
         ``حكومة الوفاق`` inside it).
@@ -267,29 +319,36 @@ class ActorRegistry:
                 named = self.name(" ".join(words[start : start + size]))
                 if named is None and size == 2:
                     state = self.demonym(words[start + 1])
-                    named = None if state is None else (state, False)
+                    named = None if state is None else (state, "own")
                 if named is not None:
                     found.append((start, start + size, *named))
         reach: dict[tuple[int, str], int] = {}  # the end of the longest run of an actor from a start
         for start, end, actor, _ in found:
             reach[(start, actor)] = max(end, reach.get((start, actor), 0))
-        for start, end, actor, homonym in found:
+        for start, end, actor, status in found:
             after = reach[(start, actor)]
             if self._foreign(actor, [normalize_alias(w) for w in words[after : after + 1]]) is None:
-                yield start, end, actor, homonym
+                yield start, end, actor, status
 
-    def name(self, surface: str) -> tuple[str, bool] | None:
+    def name(self, surface: str) -> tuple[str, str] | None:
         """The actor the whole of ``surface`` names by one of its listed forms (clitics off the first
-        word; no search inside, no place rules), and whether that form is one of its ``homonyms_ar``.
+        word; no search inside, no place rules), and the form's status: ``"homonym"`` (one of its
+        ``homonyms_ar``), ``"shared"`` (one of its ``shared_ar`` names) or ``"own"``.
 
         >>> registry = ActorRegistry.load()
-        >>> registry.name("والوفاق"), registry.name("لحكومة الوفاق"), registry.name("الوفاق يفوز")
-        (('LBY-GNA', True), ('LBY-GNA', False), None)
+        >>> registry.name("والوفاق"), registry.name("لحكومة الوفاق"), registry.name("بالسلطة الفلسطينية")
+        (('LBY-GNA', 'homonym'), ('LBY-GNA', 'shared'), ('PSE', 'own'))
+        >>> registry.name("الوفاق يفوز")
         """
         words = normalize_alias(surface).split()
         key = self._whole_key(words) if words else None
         form = None if key is None else self._forms[key]
-        return None if form is None else (form.actor, (form.actor, key) in self._homonyms)
+        return None if form is None else (form.actor, self._status(form.actor, key))
+
+    def _status(self, actor: str, key: str) -> str:
+        if (actor, key) in self._homonyms:
+            return "homonym"
+        return "shared" if (actor, key) in self._shared else "own"
 
     def demonym(self, word: str) -> str | None:
         """The actor a nationality adjective stands for, with or without its article (clitics off):
@@ -358,13 +417,6 @@ class ActorRegistry:
         country = self.actors[actor].country
         state = self._demonyms.get(following[0]) if following else None
         return state if state is not None and country is not None and state != country else None
-
-    def _in_context(self, actor: str, key: str, document: str | None) -> str | None:
-        """``actor``, unless it was found by a homonym and ``document`` names nothing of its country."""
-        if document is None or (actor, key) not in self._homonyms:
-            return actor
-        country = self.actors[actor].country
-        return actor if country is None or self.names_country(document, country) else None
 
     def _locative(self, before: str) -> bool:
         """The word before is locative (``في``، ``جنوب``), or ``العاصمة``/``مدينة`` come two words

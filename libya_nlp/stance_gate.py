@@ -9,7 +9,10 @@ target's, or a run of up to four words that is one of the registry's names for i
 ``حكومة طرابلس``, ``قوات حفتر``: what the registry lists for the actor, its leaders and bodies).
 A name the registry marks as a homonym (``homonyms_ar``: bare ``الوفاق``, ``السراج``, ``المجلس
 الرئاسي``) counts only if the document also names something of the target's country (``ليبيا``,
-``الليبية``, ``فايز السراج``, ``مجلس النواب``...). A target the registry does not know is never gated.
+``الليبية``, ``فايز السراج``, ``مجلس النواب``...); a name it marks as shared with other states
+(``shared_ar``: ``حكومة الوفاق الوطني``) does not count in a document that names one of them and
+nothing of the target's country (the linker's rules, :meth:`ActorRegistry.in_context`). A target
+the registry does not know is never gated.
 
 Measured on the Libya dev corpus (gold entities): of the 103 sentences with a stance toward the
 GNA, 99 name it this way and all 99 keep their stance with their document as context (95 if each
@@ -70,16 +73,14 @@ class TargetMentionGate:
         target_id = self.target_id(target)
         if target_id is None:
             return True
-        named = [self.registry.name(text) for text, actor in mentions if actor == target_id]
-        homonyms = [found is not None and found[0] == target_id and found[1] for found in named]
-        homonyms += [homonym for _, _, actor, homonym in self.registry.runs(words, self.max_words)
-                     if actor == target_id]
-        if not all(homonyms):
-            return True  # named by a name of its own (an empty list: not named at all)
-        country = self.registry.get(target_id).country
-        if not homonyms or country is None:
-            return bool(homonyms)
-        return self.registry.names_country(" ".join(words) if document is None else document, country)
+        statuses = []
+        for text, actor in mentions:
+            if actor == target_id:
+                found = self.registry.name(text)  # a span linked by a name inside it is named by its own
+                statuses.append(found[1] if found is not None and found[0] == target_id else "own")
+        statuses += [status for _, _, actor, status in self.registry.runs(words, self.max_words) if actor == target_id]
+        context = " ".join(words) if document is None else document
+        return any(self.registry.in_context(target_id, status, context) == target_id for status in set(statuses))
 
     def prepare(self, chunk: Any) -> None:
         return None

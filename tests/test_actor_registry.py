@@ -43,7 +43,7 @@ LATIN_ALIAS = re.compile(r"[A-Za-z0-9][A-Za-z0-9 .'+\-]*")
 CLAIMED_KEYS = ("names_ar", "capital_ar", "seat_ar", "demonyms_ar")
 ARABIC_KEYS = CLAIMED_KEYS + ("ambiguous_ar",)
 ENTRY_KEYS = {"id", "kind", "country", "parent", "name_en", "years", "names_ar", "capital_ar", "seat_ar",
-              "demonyms_ar", "ambiguous_ar", "homonyms_ar", "names_latin", "people"}
+              "demonyms_ar", "ambiguous_ar", "homonyms_ar", "shared_ar", "names_latin", "people"}
 PERSON_KEYS = {"name_en", "names_ar", "names_latin", "role", "years"}
 RULE_KEYS = {"alias", "default", "also", "note"}
 

@@ -130,6 +130,38 @@ def test_a_homonym_resolves_only_in_a_document_that_names_its_country(registry):
     assert registry.resolve("حكومة الوفاق", "ORG", document="رحبت إيطاليا بحكومة الوفاق.") == "LBY-GNA"  # not a homonym
 
 
+def test_a_shared_name_in_a_document_about_a_state_that_shared_it_is_that_states(registry):
+    yemen = "أعلن رئيس الوزراء اليمني تشكيل حكومة الوفاق الوطني في صنعاء."
+    assert registry.resolve("حكومة الوفاق الوطني", "ORG", document=yemen) == "YEM"
+    assert registry.resolve("حكومة الوفاق", "MISC", document=yemen) is None  # only a body becomes the state
+    gaza = "وصل وفد من رام الله لتسلم مهام حكومة الوفاق في قطاع غزة."
+    assert registry.resolve("حكومة الوفاق", "ORG", document=gaza) == "PSE"
+    # Libya named by a name of its own or a demonym: the GNA, whatever else the document names
+    both = "بحث المبعوث الأممي إلى اليمن مع حكومة الوفاق الوطني الوضع في طرابلس وسرت الليبية."
+    assert registry.resolve("حكومة الوفاق الوطني", "ORG", document=both) == "LBY-GNA"
+    # no state that shares the name: the GNA, in a document or alone
+    assert registry.resolve("حكومة الوفاق الوطني", "ORG", document="رحبت إيطاليا بحكومة الوفاق الوطني.") == "LBY-GNA"
+    assert registry.resolve("حكومة الوفاق الوطني", "ORG") == "LBY-GNA"
+    # two states that share it and nothing Libyan: neither can be told, so nothing
+    assert registry.resolve("حكومة الوفاق", "ORG", document="قارن الكاتب بين اليمن وفلسطين وحكومة الوفاق.") is None
+
+
+def test_a_given_away_shared_name_does_not_name_libya_for_a_homonym(registry):
+    yemen = "شكلت حكومة الوفاق الوطني في اليمن وقال المجلس الرئاسي إنه يرحب."
+    assert registry.resolve("المجلس الرئاسي", "ORG", document=yemen) is None
+    assert registry.resolve("المجلس الرئاسي", "ORG", document="رحب المجلس الرئاسي بحكومة الوفاق الوطني.") == "LBY-GNA"
+
+
+def test_a_shared_name_must_be_one_of_the_actors_names_and_share_with_known_ids(tmp_path):
+    entry = "version: 1\nactors:\n  - {id: LBY, kind: state, name_en: Libya, names_ar: [ليبيا], shared_ar: {names: [%s], with: [%s]}}\n"
+    (tmp_path / "name.yaml").write_text(entry % ("الوفاق", "LBY"), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"name\.yaml: shared_ar name 'الوفاق' of LBY"):
+        ActorRegistry.load(tmp_path / "name.yaml")
+    (tmp_path / "state.yaml").write_text(entry % ("ليبيا", "YEM"), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"state\.yaml: shared_ar of LBY names 'YEM', which is not an id"):
+        ActorRegistry.load(tmp_path / "state.yaml")
+
+
 def test_the_actor_stage_reads_the_next_word_and_the_document():
     from libya_nlp.output import Entity
     from libya_nlp.segmentation import split_sentences
@@ -145,3 +177,4 @@ def test_the_actor_stage_reads_the_next_word_and_the_document():
     assert linked("رحبت حكومة الوفاق الوطني الفلسطينية بالقرار.", "حكومة الوفاق الوطني") == "PSE"
     assert linked("تعادل الوفاق مع المحرق.", "الوفاق") is None
     assert linked("وصل وفد ليبي إلى جنيف. وقال الوفاق إنه يرحب.", "الوفاق") == "LBY-GNA"
+    assert linked("زار الوفد صنعاء اليمنية. والتقى حكومة الوفاق الوطني.", "حكومة الوفاق الوطني") == "YEM"

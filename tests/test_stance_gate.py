@@ -88,6 +88,16 @@ def test_a_homonym_names_the_target_only_in_a_document_that_names_its_country():
     assert gate.keeps("قال السراج".split(), "LBY-GNA", mentions=[("فايز السراج", "LBY-GNA")])
 
 
+def test_a_shared_name_does_not_name_the_target_in_a_document_about_a_state_that_shared_it():
+    gate = TargetMentionGate(ActorRegistry.load())
+    sentence = "أشاد المبعوث بأداء حكومة الوفاق الوطني".split()
+    assert gate.keeps(sentence, "LBY-GNA")  # alone: the GNA
+    assert not gate.keeps(sentence, "LBY-GNA", document="في صنعاء اليمنية، " + " ".join(sentence))
+    assert not gate.keeps(sentence, "LBY-GNA", mentions=[("حكومة الوفاق الوطني", "LBY-GNA")],
+                          document="زار الوفد رام الله. " + " ".join(sentence))
+    assert gate.keeps(sentence, "LBY-GNA", document="في صنعاء وطرابلس الليبية، " + " ".join(sentence))
+
+
 def test_the_stage_reads_homonyms_against_the_whole_document(tiny_tagger_dir, tiny_classifier_dir):
     gated = _annotator(tiny_tagger_dir, tiny_classifier_dir)
     alone, in_libya = gated.annotate_batch(["تعادل الوفاق مع المريخ.", "التقى المبعوث مجلس النواب في طبرق. ودعا الوفاق إلى الحوار."])
