@@ -308,7 +308,8 @@ class ActorRegistry:
         """``(start, end, actor, status)`` of every run of at most ``max_words`` words that is a
         registry name, or a body word and a demonym (``الحكومة التونسية``), leaving out a name
         that another country's demonym follows (``حكومة الوفاق الوطني الفلسطينية``, and so
-        ``حكومة الوفاق`` inside it).
+        ``حكومة الوفاق`` inside it), and a name inside a longer name of another actor
+        (``طرابلس`` in ``برلمان طرابلس``, the congress, is not the Tripoli government).
 
         >>> [(s, e, a) for s, e, a, _ in ActorRegistry.load().runs("رحبت حكومة الوفاق الوطني بالقرار".split())]
         [(2, 3, 'LBY-GNA'), (1, 3, 'LBY-GNA'), (1, 4, 'LBY-GNA')]
@@ -327,7 +328,9 @@ class ActorRegistry:
             reach[(start, actor)] = max(end, reach.get((start, actor), 0))
         for start, end, actor, status in found:
             after = reach[(start, actor)]
-            if self._foreign(actor, [normalize_alias(w) for w in words[after : after + 1]]) is None:
+            inside_other = any(other != actor and s <= start and end <= e and e - s > end - start
+                               for s, e, other, _ in found)
+            if not inside_other and self._foreign(actor, [normalize_alias(w) for w in words[after : after + 1]]) is None:
                 yield start, end, actor, status
 
     def name(self, surface: str) -> tuple[str, str] | None:

@@ -98,6 +98,12 @@ def test_a_shared_name_does_not_name_the_target_in_a_document_about_a_state_that
     assert gate.keeps(sentence, "LBY-GNA", document="في صنعاء وطرابلس الليبية، " + " ".join(sentence))
 
 
+def test_a_name_inside_another_actors_longer_name_does_not_name_the_target():
+    gate = TargetMentionGate(ActorRegistry.load())
+    assert not gate.keeps("رفض برلمان طرابلس غير المعترف به الاتفاق".split(), "LBY-GNA")  # the congress, not the GNA
+    assert gate.keeps("قصفت قوات حفتر طرابلس".split(), "LBY-GNA")  # the seat on its own still names it
+
+
 def test_the_stage_reads_homonyms_against_the_whole_document(tiny_tagger_dir, tiny_classifier_dir):
     gated = _annotator(tiny_tagger_dir, tiny_classifier_dir)
     alone, in_libya = gated.annotate_batch(["تعادل الوفاق مع المريخ.", "التقى المبعوث مجلس النواب في طبرق. ودعا الوفاق إلى الحوار."])
