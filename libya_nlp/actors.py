@@ -247,10 +247,7 @@ class ActorRegistry:
             if self._foreign(actor, (words + following)[end : end + 1]) is None:
                 return self.in_context(actor, self._status(actor, key), document, label)
         if label == "ORG" and len(words) > 1:
-            for word in words[1:]:
-                for reading in clitic_readings(word):
-                    if reading in self._demonyms:
-                        return self._demonyms[reading]
+            return next((state for state in map(self.demonym, words[1:]) if state is not None), None)
         return None
 
     def names_country(self, text: str, country: str) -> bool:
