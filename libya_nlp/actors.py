@@ -146,7 +146,7 @@ class ActorRegistry:
         self._ambiguous: set[str] = set()
         self._homonyms: set[tuple[str, str]] = set()
         self._shared: set[tuple[str, str]] = set()
-        self._sharing: dict[str, frozenset[str]] = {}
+        self._sharing: dict[str, frozenset[str]] = defaultdict(frozenset)
         for entry in data.get("actors", []):
             actor_id = entry["id"]
             self.actors[actor_id] = Actor(actor_id, entry["kind"], entry["name_en"], entry["names_ar"][0],
@@ -165,17 +165,14 @@ class ActorRegistry:
             self._ambiguous.update(normalize_alias(alias) for alias in entry.get("ambiguous_ar", []))
             own = {normalize_alias(alias) for alias in entry.get("names_ar", []) + entry.get("seat_ar", []) +
                    [name for person in entry.get("people", []) for name in person.get("names_ar", [])]}
-            for alias in entry.get("homonyms_ar", []):
-                if normalize_alias(alias) not in own:
-                    raise ValueError(f"{source}: homonyms_ar {alias!r} of {actor_id} is not one of its names_ar, "
-                                     "seat_ar or its people's names; list it there too, or drop it")
-                self._homonyms.add((actor_id, normalize_alias(alias)))
             shared = entry.get("shared_ar") or {}
-            for alias in shared.get("names", []):
-                if normalize_alias(alias) not in own:
-                    raise ValueError(f"{source}: shared_ar name {alias!r} of {actor_id} is not one of its names_ar, "
-                                     "seat_ar or its people's names; list it there too, or drop it")
-                self._shared.add((actor_id, normalize_alias(alias)))
+            for field, aliases, marked in (("homonyms_ar", entry.get("homonyms_ar", []), self._homonyms),
+                                           ("shared_ar name", shared.get("names", []), self._shared)):
+                for alias in aliases:
+                    if normalize_alias(alias) not in own:
+                        raise ValueError(f"{source}: {field} {alias!r} of {actor_id} is not one of its names_ar, "
+                                         "seat_ar or its people's names; list it there too, or drop it")
+                    marked.add((actor_id, normalize_alias(alias)))
             if shared:
                 self._sharing[actor_id] = frozenset(shared.get("with", []))
         for actor_id, states in self._sharing.items():
@@ -280,7 +277,7 @@ class ActorRegistry:
         own, named = self._countries(document)
         if status == "homonym":
             return actor if country in named else None
-        others = sorted(self._sharing.get(actor, frozenset()) & own)
+        others = sorted(self._sharing[actor] & own)
         if country in own or not others:
             return actor
         return others[0] if label == "ORG" and len(others) == 1 else None
@@ -298,7 +295,7 @@ class ActorRegistry:
             elif status == "shared":
                 shared.add(actor)
         own.discard(None)
-        named = own | {self.actors[actor].country for actor in shared if not self._sharing.get(actor, frozenset()) & own}
+        named = own | {self.actors[actor].country for actor in shared if not self._sharing[actor] & own}
         return frozenset(own), frozenset(named - {None})
 
     def runs(self, words: Sequence[str], max_words: int = 4) -> Iterator[tuple[int, int, str, str]]:
