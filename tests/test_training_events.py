@@ -137,3 +137,55 @@ def test_the_second_tagger_stage_starts_from_the_first_and_takes_the_overrides()
     assert steps[1] == (second, ["backbone=runs/tagger_e5", "training.epochs=1"])
     with pytest.raises(SystemExit, match="output_dir of the one it starts from"):
         build_defaults._tagger_steps((first, second), ["output_dir=runs/tagger_e5"])
+
+
+def _linking_only_annotate(texts, **_):
+    """annotate_batch with a tagger that finds every السراج and the real linker: one
+    military_aid event per sentence with a request verb, requested by the linked name."""
+    from libya_nlp.actors import ActorRegistry
+    from libya_nlp.output import Annotation, Event, LabelScore, Role, SentenceAnnotation, Stance
+    from libya_nlp.segmentation import split_sentences
+
+    registry, annotations = ActorRegistry.load(), []
+    for text in texts:
+        entities, sentences = [], []
+        for sentence in split_sentences(text):
+            start = text.find("السراج", sentence.start, sentence.end)
+            entity = None
+            if start >= 0:
+                end = start + len("السراج")
+                actor = registry.resolve("السراج", "PER", before=text[:start], after=text[end:], document=text)
+                entity = Entity(start, end, "السراج", "PER", 0.9, actor)
+                entities.append(entity)
+            events = [Event("military_aid", 0.9, Role.of(entity) if entity and entity.actor else None, None)] \
+                if "طلب" in sentence.text else []
+            sentences.append(SentenceAnnotation(sentence.start, sentence.end, sentence.text,
+                                                [LabelScore("military_aid", 0.9)] if events else [],
+                                                Stance("حكومة الوفاق الوطني", "none", 0.9), events))
+        annotations.append(Annotation(text, entities, sentences))
+    return annotations
+
+
+def test_end_to_end_scoring_reads_each_document_whole(monkeypatch):
+    """A bare السراج links only in a document that names something Libyan (the linker's homonym
+    rule), so records scored alone lose the second sentence's requester; scored by document, the
+    record's entities and events are found at their offsets in the joined text."""
+    import libya_nlp
+    from training.corpus import parse_record
+    from training.evaluate_events import evaluate_end_to_end
+
+    def record(i: str, text: str, events: list) -> object:
+        start = text.find("السراج")
+        entities = [] if start < 0 else [{"start": start, "end": start + 6, "label": "PER", "text": "السراج",
+                                          "actor": "LBY-GNA"}]
+        return parse_record({"id": i, "doc_id": "d1", "text": text, "entities": entities, "source": "test",
+                             "request_types": [e["type"] for e in events], "events": events, "stance": []}, i)
+
+    records = [record("1", "وصل وفد من ليبيا إلى روما.", []),
+               record("2", "وطلب السراج من روما طائرات.", [{"type": "military_aid", "requester": 0, "addressee": None}])]
+    monkeypatch.setattr(libya_nlp, "annotate_batch", _linking_only_annotate)
+    whole = evaluate_end_to_end(records)
+    alone = evaluate_end_to_end(records, by_document=False)
+    assert (whole["documents"], alone["documents"]) == (1, 2)
+    assert whole["actors_on_found_spans"]["accuracy"] == 1.0 and whole["triples"]["f1"] == 1.0
+    assert alone["actors_on_found_spans"]["accuracy"] == 0.0 and alone["triples"]["f1"] == 0.0

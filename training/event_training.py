@@ -178,8 +178,9 @@ def write_events_card(output: Path, config: TrainConfig, metrics: dict[str, Any]
     end_to_end = metrics["evaluation"].get("end_to_end")
     if end_to_end:
         learned, rules = end_to_end["learned"], end_to_end["rules"]
-        lines += ["", f"## End to end from raw text ({learned['records']} dev records; the installed default tagger, "
-                      "classifier, linker and this model, `python -m training.evaluate_events`)", "",
+        whole = f" in {learned['documents']} documents, each annotated whole" if "documents" in learned else ""
+        lines += ["", f"## End to end from raw text ({learned['records']} dev records{whole}; the installed default "
+                      "tagger, classifier, linker and this model, `python -m training.evaluate_events`)", "",
                   "| finder | triple precision | recall | F1 |", "|---|---|---|---|"]
         for finder, scores in (("learned", learned), ("rules", rules)):
             t = scores["triples"]
