@@ -30,6 +30,10 @@ def test_shipped_configs_load(tmp_path):
     ({"training": {"learning_rate": -1.0e-5}}, r"training.learning_rate must be a positive number"),
     ({"training": {"batch_size": 0}}, r"training.batch_size must be at least 1, got 0"),
     ({"classifier": {"threshold_fraction": 1.5}}, r"classifier.threshold_fraction must be in \[0, 1\)"),
+    ({"data": {"train": [{"path": "a", "format": "conll", "mention_swap": -1}]}},
+     r"data.train\[0\].mention_swap must be 0 or more"),
+    ({"task": "classifier", "data": {"train": [{"path": "a", "format": "corpus", "mention_swap": 1}]}},
+     r"data.train\[0\].mention_swap .*only for task: tagger"),
 ])
 def test_bad_configs_name_the_key(change, message):
     with pytest.raises(ConfigError, match=message):

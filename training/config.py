@@ -39,6 +39,9 @@ class DataSource:
     max_sentences: int | None = None
     # Hold out this fraction of the source (by document) for model selection.
     dev_fraction: float = 0.0
+    # Tagger: add this many copies of each training sentence that names something, its mentions
+    # swapped for other mentions of the same type from this source (training/augment.py).
+    mention_swap: float = 0.0
     name: str = ""
     licence: str = ""
 
@@ -226,6 +229,9 @@ def _check_ranges(config: TrainConfig) -> None:
     for i, source in enumerate(config.data.train):
         if source.weight <= 0:
             raise ConfigError(f"data.train[{i}].weight must be a positive number, got {source.weight!r}")
+        if source.mention_swap < 0 or (source.mention_swap and config.task != "tagger"):
+            raise ConfigError(f"data.train[{i}].mention_swap must be 0 or more, and only for task: tagger, "
+                              f"got {source.mention_swap!r} for task {config.task!r}")
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> TrainConfig:

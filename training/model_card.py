@@ -78,13 +78,19 @@ def data_table(metrics: dict[str, Any]) -> list[str]:
 
     >>> data_table({"data": {"train": [{"path": "a.jsonl", "format": "corpus", "sentences": 1200}]}})[2]
     '| train | a.jsonl | corpus | 1,200 | 1.0 | not stated |'
+    >>> data_table({"data": {"train": [{"path": "a.txt", "format": "conll", "sentences": 9, "mention_swapped": 7}]}})[2]
+    '| train | a.txt | conll | 9 (+7 with mentions swapped) | 1.0 | not stated |'
     """
     lines = ["| split | source | format | sentences | weight | licence |", "|---|---|---|---|---|---|"]
     for split in ("train", "dev"):
         for row in metrics.get("data", {}).get(split, []):
             lines.append(f"| {split} | {row.get('name') or row['path']} | {row.get('format', '?')} | "
-                         f"{row['sentences']:,} | {row.get('weight', 1.0)} | {row.get('licence') or 'not stated'} |")
+                         f"{row['sentences']:,}{_swapped(row)} | {row.get('weight', 1.0)} | {row.get('licence') or 'not stated'} |")
     return lines
+
+
+def _swapped(row: dict[str, Any]) -> str:
+    return f" (+{row['mention_swapped']:,} with mentions swapped)" if row.get("mention_swapped") else ""
 
 
 def _weights_line(output: Path, config: TrainConfig) -> str:

@@ -20,6 +20,7 @@ from transformers import DataCollatorForTokenClassification
 from libya_nlp.labels import bio_labels
 from libya_nlp.tagger import EntityTagger
 from training.arrow_data import rows_dataset, tokenized
+from training.augment import swap_mentions
 from training.config import TrainConfig
 from training.conll import TaggedSentence, chunk_sentence
 from training.evaluate import evaluate_tagger
@@ -123,7 +124,9 @@ def _load_data(config: TrainConfig, root: Path) -> tuple[list[TaggedSentence], l
             keep, hold = tagged_sentences(loaded), []
         held_out += hold
         train += mix_by_weight(keep, source.weight, config.seed + index)
-        rows["train"].append(_row(source, len(keep)))
+        swapped = swap_mentions(keep, source.mention_swap, config.seed + index) if source.mention_swap else []
+        train += swapped
+        rows["train"].append(_row(source, len(keep)) | ({"mention_swapped": len(swapped)} if swapped else {}))
     dev: list[TaggedSentence] = list(held_out)
     for source in config.data.dev:
         loaded = load_source(source, root)
