@@ -3,7 +3,8 @@ another mention of the same type from the same source.
 
 A tagger fine-tuned on ANERcorp learns its names by heart (training loss 0.02 after an epoch)
 and then misses names it never saw. Putting other mentions into the same contexts (Dai & Adel
-2020, "mention replacement") makes it read the context as well as the name.
+2020, "mention replacement") is meant to make it read the context as well as the name; on the
+shipped tagger it did not help (README, "Train your own"), so no shipped config uses it.
 
 >>> sentences = [TaggedSentence(["زار", "فائز", "السراج", "روما"], ["O", "B-PER", "I-PER", "B-LOC"]),
 ...              TaggedSentence(["قال", "حفتر", "في", "بنغازي"], ["O", "B-PER", "O", "B-LOC"]),
@@ -44,7 +45,8 @@ def mentions(sentence: TaggedSentence) -> list[tuple[int, int, str]]:
 def swap_mentions(sentences: list[TaggedSentence], copies: float, seed: int) -> list[TaggedSentence]:
     """New sentences (the input is not changed): ``int(copies)`` copies of every sentence with at
     least one entity, plus a seeded sample of ``copies % 1`` of them, each mention replaced by a
-    random different mention of its type drawn from all of ``sentences``."""
+    random mention of its type drawn from all of ``sentences`` (up to four draws for one that
+    differs from the original)."""
     if copies < 0:
         raise ValueError(f"copies must be >= 0, got {copies}")
     pool: dict[str, list[tuple[str, ...]]] = defaultdict(list)
@@ -66,7 +68,7 @@ def _swapped(sentence: TaggedSentence, pool: dict[str, list[tuple[str, ...]]], r
         tags += sentence.tags[position:start]
         original = tuple(sentence.words[start:end])
         replacement = original
-        for _ in range(4):  # a different mention where the pool has one
+        for _ in range(4):
             replacement = rng.choice(pool[kind])
             if replacement != original:
                 break
