@@ -21,25 +21,18 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 
+from libya_nlp.tagger import decode_spans
 from training.conll import TaggedSentence
 
 
 def mentions(sentence: TaggedSentence) -> list[tuple[int, int, str]]:
-    """``(start, end, type)`` word spans of the IOB2 entities (an ``I-`` without its ``B-`` opens one).
+    """``(start, end, type)`` word spans of the IOB2 entities, read as the tagger reads its labels
+    (:func:`libya_nlp.tagger.decode_spans`: an ``I-`` without its ``B-`` opens one).
 
     >>> mentions(TaggedSentence(["a", "b", "c", "d"], ["B-PER", "I-PER", "O", "I-LOC"]))
     [(0, 2, 'PER'), (3, 4, 'LOC')]
     """
-    spans: list[tuple[int, int, str]] = []
-    for i, tag in enumerate(sentence.tags):
-        if tag == "O":
-            continue
-        kind = tag[2:]
-        if tag.startswith("I-") and spans and spans[-1][1] == i and spans[-1][2] == kind:
-            spans[-1] = (spans[-1][0], i + 1, kind)
-        else:
-            spans.append((i, i + 1, kind))
-    return spans
+    return [(span.start, span.end, span.label) for span in decode_spans(sentence.tags, [1.0] * len(sentence.tags))]
 
 
 def swap_mentions(sentences: list[TaggedSentence], copies: float, seed: int) -> list[TaggedSentence]:
