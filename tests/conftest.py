@@ -41,6 +41,17 @@ def tiny_tokenizer():
 
 
 @pytest.fixture(scope="session")
+def tiny_backbone(tmp_path_factory, tiny_tokenizer) -> Path:
+    """A tiny untrained BERT encoder with the tiny tokenizer: what training configs fine-tune in tests."""
+    from transformers import BertModel
+
+    path = tmp_path_factory.mktemp("tiny_backbone")
+    BertModel(tiny_bert_config(len(tiny_tokenizer), max_position_embeddings=512)).save_pretrained(path)
+    tiny_tokenizer.save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="session")
 def tiny_tagger_dir(tmp_path_factory, tiny_tokenizer) -> Path:
     import torch
     from transformers import BertForTokenClassification

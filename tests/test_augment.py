@@ -47,15 +47,15 @@ def test_fractional_copies_and_seeds():
 
 
 def test_tagger_data_gets_the_swapped_copies(tmp_path: Path):
-    from training.tagger_training import _load_data
+    from training.tagger_training import load_data
 
     conll = tmp_path / "a.txt"
     conll.write_text("\n\n".join("\n".join(f"{w} {t}" for w, t in zip(s.words, s.tags)) for s in SENTENCES) + "\n",
                      encoding="utf-8")
     base = {"task": "tagger", "output_dir": str(tmp_path / "out"), "backbone": "x",
             "data": {"train": [{"path": str(conll), "format": "conll"}]}}
-    plain, _, _ = _load_data(config_from_dict(base), tmp_path)
+    plain, _, _ = load_data(config_from_dict(base), tmp_path)
     base["data"]["train"][0]["mention_swap"] = 1.0
-    swapped, _, rows = _load_data(config_from_dict(base), tmp_path)
+    swapped, _, rows = load_data(config_from_dict(base), tmp_path)
     assert len(plain) == 5 and len(swapped) == 5 + 4
     assert rows["train"][0]["mention_swapped"] == 4

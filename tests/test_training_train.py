@@ -7,7 +7,7 @@ import torch
 from safetensors.torch import load_file
 from transformers import TrainerCallback
 
-from conftest import ROOT, seed_texts, tiny_bert_config
+from conftest import ROOT, seed_texts
 from training import tagger_training
 from training.evaluate import main as evaluate_main
 from training.train import main as train_main
@@ -131,16 +131,6 @@ def test_same_seed_same_weights(tiny_backbone, tmp_path):
     train("tagger_smoke.yaml", tmp_path / "c", *overrides, "seed=14")
     c = load_file(tmp_path / "c" / "model.safetensors")
     assert any((a[k] != c[k]).any() for k in a), "another seed gives other weights"
-
-
-@pytest.fixture(scope="module")
-def tiny_backbone(tmp_path_factory, tiny_tokenizer):
-    from transformers import BertModel
-
-    path = tmp_path_factory.mktemp("tiny_backbone")
-    BertModel(tiny_bert_config(len(tiny_tokenizer), max_position_embeddings=512)).save_pretrained(path)
-    tiny_tokenizer.save_pretrained(path)
-    return path
 
 
 @pytest.mark.parametrize("config, task", [("tagger_arabert.yaml", "tagger"), ("classifier_arabert.yaml", "classifier")])

@@ -96,13 +96,17 @@ def train_classifier(config: TrainConfig, root: Path, resume: bool = False) -> d
                                "evaluation": {}}
     if dev:
         metrics["evaluation"].update(evaluate_and_tune(config, model, tokenizer, train, dev))
-    save_checkpoint(config, model, tokenizer, metrics, task_description=(
-        "Sentence classifier for Arabic news about Libya: one encoder with two heads, request types "
-        f"(multi-label: {', '.join(REQUEST_TYPES)}) and stance (favor/against/none) toward a target actor "
-        "given as text with the sentence." + (
-            " The request probabilities blend in a character n-gram head (TF-IDF + logistic regression, "
-            "`libya_nlp.ngram_requests`) stored with the weights." if model.request_ngrams is not None else "")))
+    save_checkpoint(config, model, tokenizer, metrics, task_description=card_description(model))
     return metrics
+
+
+def card_description(model: LibyaClassifierModel) -> str:
+    """What the model card says this classifier is."""
+    return ("Sentence classifier for Arabic news about Libya: one encoder with two heads, request types "
+            f"(multi-label: {', '.join(REQUEST_TYPES)}) and stance (favor/against/none) toward a target actor "
+            "given as text with the sentence." + (
+                " The request probabilities blend in a character n-gram head (TF-IDF + logistic regression, "
+                "`libya_nlp.ngram_requests`) stored with the weights." if model.request_ngrams is not None else ""))
 
 
 def examples_of(records: list[CorpusRecord], targets: list[str]) -> list[PairExample]:

@@ -171,6 +171,9 @@ class TrainConfig:
     backbone: str | None = None
     scratch: ScratchBackbone | None = None
     seed: int = 42
+    # Tagger / classifier: also train with these seeds and ship the average of all the runs' weights
+    # (a uniform model soup, training/soup.py), finished on dev as one run would be.
+    soup_seeds: list[int] = field(default_factory=list)
     save_dtype: Literal["float32", "float16"] = "float32"
     max_shard_size: str = "14MB"
     data: DataConfig = field(default_factory=DataConfig)
@@ -226,6 +229,10 @@ def _check_ranges(config: TrainConfig) -> None:
     for key, value, ok, expected in rules:
         if not ok:
             raise ConfigError(f"{key} must be {expected}, got {value!r}")
+    if config.soup_seeds and (config.task not in ("tagger", "classifier") or config.seed in config.soup_seeds
+                              or len(set(config.soup_seeds)) != len(config.soup_seeds)):
+        raise ConfigError(f"soup_seeds must be distinct seeds other than seed ({config.seed}), and only for task: "
+                          f"tagger or classifier; got {config.soup_seeds!r} for task {config.task!r}")
     for i, source in enumerate(config.data.train):
         if source.weight <= 0:
             raise ConfigError(f"data.train[{i}].weight must be a positive number, got {source.weight!r}")

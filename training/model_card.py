@@ -62,7 +62,7 @@ def write_model_card(output: Path, config: TrainConfig, model: Any, metrics: dic
     if card.limitations:
         lines += ["## Limitations", "", card.limitations, ""]
     lines += ["## Training", "", _training_line(config, metrics) + " The full resolved config is "
-              "`training_config.yaml`; the scores are in `metrics.json`.", "", "## Use", ""]
+              "`training_config.yaml`; the scores are in `metrics.json`.", "", *soup_lines(metrics), "## Use", ""]
     if TASKS[config.task].use_as == "backbone":
         lines += ["Fine-tune it: set `backbone: path/to/this/directory` in a tagger or classifier config.", ""]
     else:
@@ -99,6 +99,26 @@ def _weights_line(output: Path, config: TrainConfig) -> str:
                 "(`libya_nlp.weights_int8`; loaded as float32). The scores recorded as `*_int8_weights` and "
                 "`anercorp_test` below are of these weights; `*_fp32_weights` of the float32 weights before storage")
     return f"safetensors, {config.save_dtype}"
+
+
+def soup_lines(metrics: dict[str, Any]) -> list[str]:
+    """The card's account of a model soup (``training.soup``): its members, their seeds and own dev scores.
+
+    >>> soup_lines({"soup_of": [{"path": "runs/a", "seed": 42, "dev": {"entity_f1": 0.9}}, {"path": "runs/b"}]})[2:4]
+    ['- `runs/a` (seed 42): dev {"entity_f1": 0.9}', '- `runs/b` (seed ?): dev no dev scores recorded']
+    >>> soup_lines({})
+    []
+    """
+    members = metrics.get("soup_of") or []
+    if not members:
+        return []
+    lines = [f"These weights are the average of {len(members)} runs of this recipe (a uniform model soup, "
+             "`training.soup`). The scores above are the average's (a classifier's request thresholds and n-gram "
+             "blend chosen again on dev); each run's own dev scores:", ""]
+    for member in members:
+        dev = json.dumps(member["dev"], ensure_ascii=False) if member.get("dev") else "no dev scores recorded"
+        lines.append(f"- `{member['path']}` (seed {member.get('seed', '?')}): dev {dev}")
+    return lines + [""]
 
 
 def _training_line(config: TrainConfig, metrics: dict[str, Any]) -> str:

@@ -32,10 +32,14 @@ from training.wordpiece import train_wordpiece
 _PSEUDO_DOC = 25  # CoNLL files have no document ids: hold out blocks of this many sentences
 
 
+DESCRIPTION = ("Entity tagger for Arabic news: IOB2 tags for PER, ORG, LOC and MISC on word tokens (first-subword "
+               "labelling), used by `libya_nlp.annotate()` to return entities with character offsets.")
+
+
 def train_tagger(config: TrainConfig, root: Path, resume: bool = False) -> dict[str, Any]:
     """Train, select on dev, write the checkpoint; returns the metrics written to metrics.json."""
     seed_everything(config.seed)
-    train, dev, data_rows = _load_data(config, root)
+    train, dev, data_rows = load_data(config, root)
     if config.backbone:
         tokenizer = AutoTokenizer.from_pretrained(config.backbone)
     else:
@@ -69,9 +73,7 @@ def train_tagger(config: TrainConfig, root: Path, resume: bool = False) -> dict[
     if dev:
         metrics["evaluation"]["dev"] = evaluate_tagger(EntityTagger(model, tokenizer), dev,
                                                        batch_size=config.training.eval_batch_size)
-    save_checkpoint(config, model, tokenizer, metrics, task_description=(
-        "Entity tagger for Arabic news: IOB2 tags for PER, ORG, LOC and MISC on word tokens (first-subword "
-        "labelling), used by `libya_nlp.annotate()` to return entities with character offsets."))
+    save_checkpoint(config, model, tokenizer, metrics, task_description=DESCRIPTION)
     return metrics
 
 
@@ -112,7 +114,9 @@ def _make_model(config: TrainConfig, labels: list[str], vocab_size: int) -> Any:
         max_position_embeddings=scratch.max_position_embeddings, id2label=id2label, label2id=label2id))
 
 
-def _load_data(config: TrainConfig, root: Path) -> tuple[list[TaggedSentence], list[TaggedSentence], dict]:
+def load_data(config: TrainConfig, root: Path) -> tuple[list[TaggedSentence], list[TaggedSentence], dict]:
+    """Train and dev sentences of a tagger config (held-out parts, weights and mention swaps applied)
+    and the rows of the card's data table."""
     rows: dict[str, list[dict[str, Any]]] = {"train": [], "dev": []}
     train: list[TaggedSentence] = []
     held_out: list[TaggedSentence] = []

@@ -44,7 +44,12 @@ def main(argv: list[str] | None = None) -> int:
         task = TASKS[config.task]
         if args.resume and not task.resumable:
             raise ConfigError(f"{args.config}: --resume is not supported for task {config.task!r}; run it again")
-        metrics = task.train(config, root, resume=args.resume)
+        if config.soup_seeds:
+            from training.soup import train_soup
+
+            metrics = train_soup(config, root, resume=args.resume)
+        else:
+            metrics = task.train(config, root, resume=args.resume)
     except (ConfigError, DataError) as error:
         print(f"training.train: {error}", file=sys.stderr)
         return 2
