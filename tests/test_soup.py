@@ -107,3 +107,21 @@ def test_members_that_do_not_line_up_are_refused_by_name(tmp_path, capsys):
     assert "is one of the members" in capsys.readouterr().err
     assert soup_main([CONFIG, "--members", str(member), "--set", f"output_dir={tmp_path / 'o'}"]) == 2
     assert "at least two" in capsys.readouterr().err
+
+
+def test_a_tagger_soup_trains_its_members_once_and_resume_keeps_finished_ones(tiny_backbone, tmp_path):
+    config = str(ROOT / "configs" / "tagger_smoke.yaml")
+    out = tmp_path / "tagger"
+    sets = _sets(f"output_dir={out}", f"backbone={tiny_backbone}", "scratch=null", "training.epochs=1",
+                 "soup_seeds=[14]")
+    assert train_main([config, *sets]) == 0
+    members = [out / "members" / "seed13", out / "members" / "seed14"]
+    a, b, s = (load_file(d / "model.safetensors") for d in (*members, out))
+    assert torch.allclose(s["classifier.weight"], (a["classifier.weight"] + b["classifier.weight"]) / 2)
+    metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["task"] == "tagger" and "entities" in metrics["evaluation"]["dev"]
+    assert [m["seed"] for m in metrics["soup_of"]] == [13, 14]
+    stamps = [(m / "model.safetensors").stat().st_mtime_ns for m in members]
+    assert train_main([config, *sets, "--resume"]) == 0
+    assert [(m / "model.safetensors").stat().st_mtime_ns for m in members] == stamps, "finished members are kept"
+    assert torch.equal(load_file(out / "model.safetensors")["classifier.weight"], s["classifier.weight"])
