@@ -79,3 +79,56 @@ def test_the_baseline_on_a_sample_scores_as_on_the_same_corpus_records():
     expected = tfidf_request_baseline(list({r.id: r for r in train}.values()), dev)
     assert scores["request_types"]["gold"] == sum(len(r.request_types) for r in dev) > 0
     assert scores["request_types"]["micro_f1"] == pytest.approx(expected["micro_f1"], abs=1e-4)
+
+
+def _raw_news(root, sentences):
+    (root / "arabic_newspapers_2012").mkdir(parents=True, exist_ok=True)
+    with gzip.open(root / "arabic_newspapers_2012" / "a.jsonl.gz", "wt", encoding="utf-8") as out:
+        out.write(json.dumps({"text": ". ".join(sentences) + "."}, ensure_ascii=False) + "\n")
+
+
+def test_a_frozen_sample_is_drawn_again_and_scores_as_the_original(tmp_path):
+    from training.real_sample import freeze, thaw
+
+    about = ["وطالبت حكومة الوفاق تركيا بدعم عسكري عاجل", "وصل رئيس المجلس الرئاسي إلى طرابلس مساء أمس قادما من روما"]
+    _raw_news(tmp_path, about)
+    sample = draw(tmp_path, with_verb=1, without_verb=1, seed=3, prefix="t")
+    labels = {r["id"]: {"entities": [{"text": "طرابلس", "label": "LOC"}] if "طرابلس" in r["text"] else [],
+                        "request_types": ["military_aid"] if "تركيا" in r["text"] else [],
+                        "stance": {"GNA": "none"}} for r in sample}
+    header, rows = freeze(sample, labels, {"seed": 3, "with_verb": 1, "without_verb": 1, "naming": None, "prefix": "t"})
+    assert all("text" not in row for row in rows) and header["sentences"] == 2
+    assert not any("طرابلس" in json.dumps(row, ensure_ascii=False) for row in rows)  # no text of the raw news
+    again, thawed = thaw(header, rows, tmp_path)
+    assert again == sample
+    answers = {r["text"]: {"entities": [], "sentences": [{"request_types": [{"label": "military_aid"}],
+                                                          "stance": {"label": "none"}}]} for r in sample}
+    assert score(again, thawed, _FixedAnnotator(answers)) == score(sample, labels, _FixedAnnotator(answers))
+    _raw_news(tmp_path, [about[0] + " فورا", about[1]])  # the raw news changed under the labels
+    with pytest.raises(SystemExit, match="sentence t-00[01] drawn from .* does not match its hash"):
+        thaw(header, rows, tmp_path)
+
+
+def test_freeze_refuses_an_entity_that_is_not_in_its_sentence():
+    from training.real_sample import freeze
+
+    with pytest.raises(SystemExit, match="x-000: entity text not in the sentence"):
+        freeze([{"id": "x-000", "source": "s", "text": "وصل السراج"}],
+               {"x-000": {"entities": [{"text": "حفتر", "label": "PER"}], "request_types": []}}, {})
+
+
+def test_the_committed_samples_have_offsets_and_known_labels():
+    from pathlib import Path
+
+    from libya_nlp.labels import ENTITY_TYPES, REQUEST_TYPES
+
+    headers = sorted(Path("training/data/real").glob("*.json"))
+    assert headers
+    for header_path in headers:
+        header = json.loads(header_path.read_text(encoding="utf-8"))
+        rows = [json.loads(line) for line in header_path.with_suffix(".jsonl").read_text(encoding="utf-8").splitlines()]
+        assert len(rows) == header["sentences"] == len({r["id"] for r in rows})
+        for row in rows:
+            assert set(row) == {"id", "sha256", "entities", "request_types", "stance"}
+            assert all(0 <= s < e and label in ENTITY_TYPES for s, e, label in row["entities"])
+            assert set(row["request_types"]) <= set(REQUEST_TYPES)

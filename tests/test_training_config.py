@@ -10,7 +10,8 @@ def test_shipped_configs_load(tmp_path):
     from conftest import ROOT
 
     for name in ["tagger_smoke", "classifier_smoke", "tagger_arabert", "classifier_arabert", "tagger_mini",
-                 "classifier_mini", "pretrain_mini", "tagger_e5", "tagger_e5_anercorp", "classifier_e5"]:
+                 "classifier_mini", "pretrain_mini", "tagger_e5", "tagger_e5_anercorp", "tagger_e5_selftrain",
+                 "classifier_e5"]:
         config = load_config(ROOT / "configs" / f"{name}.yaml")
         assert config.task in ("tagger", "classifier", "pretrain")
     arabert = load_config(ROOT / "configs" / "tagger_arabert.yaml")

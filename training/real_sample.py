@@ -8,6 +8,15 @@ The raw news under ``../shared/data`` is research-only: the sample and its label
     #   {"id", "entities": [{"text", "label"}], "request_types": [...], "stance": {"GNA": ..., "Haftar": ...}}
     python -m training.real_sample score runs/real_sample.jsonl runs/real_labels.jsonl [--tagger DIR --classifier DIR]
 
+Labels are kept across sessions without the text: ``freeze`` writes, for the repository, each
+sentence's id, a SHA-256 of its text and its labels with character offsets, plus the draw's
+arguments (``training/data/real/NAME.json`` and ``NAME.jsonl``); ``score-frozen`` draws the
+same sentences again from ``../shared/data``, checks every hash, and scores them:
+
+    python -m training.real_sample freeze runs/real_sample.jsonl runs/real_labels.jsonl \
+        --draw-seed 7 --with-verb 90 --without-verb 60 --prefix raw --out training/data/real/raw
+    python -m training.real_sample score-frozen training/data/real/raw.json [--tagger DIR --classifier DIR]
+
 ``score`` runs the public :class:`~libya_nlp.annotator.Annotator` on the sentences and prints entity
 overlap and exact F1 (same label, one-to-one), request-type micro-F1 and stance macro-F1 per target;
 with ``--baseline configs/classifier_e5.yaml`` also the request micro-F1 of the TF-IDF baseline
@@ -22,6 +31,7 @@ from __future__ import annotations
 import argparse
 import glob
 import gzip
+import hashlib
 import json
 import random
 import re
@@ -158,6 +168,59 @@ def request_f1(gold: Sequence[set[str]], predicted: Sequence[set[str]]) -> dict[
     return {"micro_f1": _f1(shared, predicted_count, gold_count), "gold": gold_count, "predicted": predicted_count}
 
 
+def freeze(sample: Sequence[dict[str, Any]], labels: dict[str, dict[str, Any]], draw_args: dict[str, Any],
+           **about: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The header and the text-free rows that keep a labelled sample in the repository.
+
+    >>> header, rows = freeze([{"id": "a-000", "source": "x", "text": "وصل السراج"}],
+    ...                       {"a-000": {"entities": [{"text": "السراج", "label": "PER"}], "request_types": []}},
+    ...                       {"seed": 7})
+    >>> rows[0]["entities"], rows[0]["sha256"][:12], header["sentences"]
+    ([[4, 10, 'PER']], 'e118f29d053d', 1)
+    """
+    rows = []
+    for item in sample:
+        label = labels.get(item["id"])
+        if label is None:
+            continue
+        text = item["text"]
+        spans = _gold_spans(text, label.get("entities", []))
+        if len(spans) != len(label.get("entities", [])):
+            missing = [e["text"] for e in label["entities"] if e["text"] not in text]
+            raise SystemExit(f"{item['id']}: entity text not in the sentence: {missing}")
+        rows.append({"id": item["id"], "sha256": _digest(text), "entities": [list(span) for span in spans],
+                     "request_types": sorted(_gold_types(label)),
+                     "stance": {key: label.get("stance", {}).get(key, "none") for key in TARGETS}})
+    return {"draw": draw_args, "sentences": len(rows), **about}, rows
+
+
+def thaw(header: dict[str, Any], rows: Sequence[dict[str, Any]], data_dir: Path, *,
+         where: str = "the frozen sample") -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Draw a frozen sample's sentences again and return ``(sample, labels)`` as :func:`score` reads them.
+
+    Raises ``SystemExit`` naming the id when a sentence's text no longer matches its hash (the raw
+    news under ``data_dir`` differs from the one the labels were made on).
+    """
+    arguments = dict(header["draw"])
+    sample = draw(data_dir, arguments.pop("with_verb"), arguments.pop("without_verb"), arguments.pop("seed"),
+                  **arguments)
+    by_id = {row["id"]: row for row in sample}
+    labels = {}
+    for row in rows:
+        item = by_id.get(row["id"])
+        if item is None or _digest(item["text"]) != row["sha256"]:
+            raise SystemExit(f"{where}: sentence {row['id']} drawn from {data_dir} does not match its hash: the raw "
+                             f"news there differs from the copy the labels were made on")
+        text = item["text"]
+        labels[row["id"]] = {"entities": [{"text": text[s:e], "label": label} for s, e, label in row["entities"]],
+                             "request_types": row["request_types"], "stance": row["stance"]}
+    return [by_id[row["id"]] for row in rows], labels
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def _gold_types(label: dict[str, Any]) -> set[str]:
     return set(label["request_types"]) & set(REQUEST_TYPES)
 
@@ -191,13 +254,27 @@ def main(argv: list[str] | None = None) -> int:
     drawing.add_argument("--seed", type=int, default=7)
     drawing.add_argument("--naming", help="a regular expression the sentences must match, e.g. 'الوفاق|حفتر'")
     drawing.add_argument("--prefix", default="raw", help="the ids' prefix (raw-000 ...); keep samples' ids apart")
+    freezing = commands.add_parser("freeze", help="keep a labelled sample's labels without its text")
+    freezing.add_argument("sample", type=Path)
+    freezing.add_argument("labels", type=Path, nargs="+", help="JSONL files of labels by id (the first file wins on an id)")
+    freezing.add_argument("--out", type=Path, required=True, help="path without suffix: writes OUT.json and OUT.jsonl")
+    freezing.add_argument("--draw-seed", type=int, required=True, help="the draw's --seed")
+    freezing.add_argument("--with-verb", type=int, required=True)
+    freezing.add_argument("--without-verb", type=int, required=True)
+    freezing.add_argument("--naming")
+    freezing.add_argument("--prefix", required=True)
+    freezing.add_argument("--note", default="", help="who labelled it and how (goes into OUT.json)")
+    frozen = commands.add_parser("score-frozen", help="draw a frozen sample again and score the models on it")
+    frozen.add_argument("header", type=Path, help="OUT.json written by freeze")
+    frozen.add_argument("--data", type=Path, default=Path("../shared/data"))
     scoring = commands.add_parser("score", help="score the models on a labelled sample")
     scoring.add_argument("sample", type=Path)
     scoring.add_argument("labels", type=Path, nargs="+", help="JSONL files of labels by id (the first file wins on an id)")
-    scoring.add_argument("--tagger")
-    scoring.add_argument("--classifier")
-    scoring.add_argument("--baseline", type=Path, metavar="CONFIG",
-                         help="also score the TF-IDF baseline trained on this classifier config's training data")
+    for command in (scoring, frozen):
+        command.add_argument("--tagger")
+        command.add_argument("--classifier")
+        command.add_argument("--baseline", type=Path, metavar="CONFIG",
+                             help="also score the TF-IDF baseline trained on this classifier config's training data")
     args = parser.parse_args(argv)
     if args.command == "draw":
         rows = draw(args.data, args.with_verb, args.without_verb, args.seed, naming=args.naming, prefix=args.prefix)
@@ -205,23 +282,46 @@ def main(argv: list[str] | None = None) -> int:
         args.out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
         print(f"wrote {len(rows)} sentences to {args.out}", file=sys.stderr)
         return 0
+    if args.command == "score-frozen":
+        header = json.loads(args.header.read_text(encoding="utf-8"))
+        rows = _read_jsonl(args.header.with_suffix(".jsonl"))
+        sample, labels = thaw(header, rows, args.data, where=str(args.header))
+    else:
+        sample = _read_jsonl(args.sample)
+        labels = {}
+        for path in args.labels:
+            for record in _read_jsonl(path):
+                labels.setdefault(record["id"], record)
+    if args.command == "freeze":
+        draw_args = {"seed": args.draw_seed, "with_verb": args.with_verb, "without_verb": args.without_verb,
+                     "naming": args.naming, "prefix": args.prefix}
+        header, rows = freeze(sample, labels, draw_args, note=args.note)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.with_suffix(".json").write_text(json.dumps(header, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        args.out.with_suffix(".jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                                                  encoding="utf-8")
+        print(f"froze {len(rows)} labelled sentences into {args.out}.json/.jsonl", file=sys.stderr)
+        return 0
     from libya_nlp.annotator import Annotator
 
-    sample = [json.loads(line) for line in args.sample.read_text(encoding="utf-8").splitlines() if line.strip()]
-    labels: dict[str, dict[str, Any]] = {}
-    for path in args.labels:
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if line.strip():
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as error:
-                    raise SystemExit(f"{path}:{number}: not JSON ({error})") from None
-                labels.setdefault(record["id"], record)
     scores = score(sample, labels, Annotator(tagger=args.tagger, classifier=args.classifier))
     if args.baseline is not None:
         scores["baseline"] = baseline_score(sample, labels, args.baseline)
     print(json.dumps(scores, ensure_ascii=False, indent=2))
     return 0
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        raise SystemExit(f"{path}: no such file")
+    records = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as error:
+                raise SystemExit(f"{path}:{number}: not JSON ({error})") from None
+    return records
 
 
 if __name__ == "__main__":
