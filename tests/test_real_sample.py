@@ -107,6 +107,8 @@ def test_a_frozen_sample_is_drawn_again_and_scores_as_the_original(tmp_path):
     _raw_news(tmp_path, [about[0] + " فورا", about[1]])  # the raw news changed under the labels
     with pytest.raises(SystemExit, match="sentence t-00[01] drawn from .* does not match its hash"):
         thaw(header, rows, tmp_path)
+    with pytest.raises(SystemExit, match="no folder .*none: the sample's sentences are drawn again"):
+        thaw(header, rows, tmp_path / "none")
 
 
 def test_freeze_refuses_an_entity_that_is_not_in_its_sentence():

@@ -201,6 +201,9 @@ def thaw(header: dict[str, Any], rows: Sequence[dict[str, Any]], data_dir: Path,
     Raises ``SystemExit`` naming the id when a sentence's text no longer matches its hash (the raw
     news under ``data_dir`` differs from the one the labels were made on).
     """
+    if not data_dir.is_dir():
+        raise SystemExit(f"{where}: no folder {data_dir}: the sample's sentences are drawn again from the raw news "
+                         f"there (give its place with --data)")
     arguments = dict(header["draw"])
     sample = draw(data_dir, arguments.pop("with_verb"), arguments.pop("without_verb"), arguments.pop("seed"),
                   **arguments)
