@@ -134,3 +134,38 @@ def test_the_committed_samples_have_offsets_and_known_labels():
             assert set(row) == {"id", "sha256", "entities", "request_types", "stance"}
             assert all(0 <= s < e and label in ENTITY_TYPES for s, e, label in row["entities"])
             assert set(row["request_types"]) <= set(REQUEST_TYPES)
+
+
+def test_kept_samples_are_scored_into_both_cards(tmp_path, tiny_tagger_dir, tiny_classifier_dir):
+    from training.real_sample import freeze, record_frozen
+
+    _raw_news(tmp_path, ["وطالبت حكومة الوفاق تركيا بدعم عسكري عاجل", "وصل رئيس المجلس الرئاسي إلى طرابلس مساء أمس"])
+    sample = draw(tmp_path, with_verb=1, without_verb=1, seed=3, prefix="t")
+    labels = {r["id"]: {"entities": [], "request_types": ["military_aid"] if "تركيا" in r["text"] else []} for r in sample}
+    header, rows = freeze(sample, labels, {"seed": 3, "with_verb": 1, "without_verb": 1, "naming": None, "prefix": "t"},
+                          blind=True)
+    (tmp_path / "t.json").write_text(json.dumps(header), encoding="utf-8")
+    (tmp_path / "t.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    recorded = []
+    results = record_frozen([tmp_path / "t.json"], tmp_path, tiny_tagger_dir, tiny_classifier_dir,
+                            record=lambda model_dir, name, scores: recorded.append((model_dir, name, scores)))
+    assert results["t"]["sentences"] == 2 and results["t"]["request_types"]["gold"] == 1 and results["t"]["blind"]
+    assert [(d, n) for d, n, _ in recorded] == [(tiny_tagger_dir, "real_news_t"), (tiny_classifier_dir, "real_news_t")]
+    assert set(recorded[0][2]) == {"sentences", "data", "mode", "real_entities"}
+    assert recorded[1][2]["real_requests"] == results["t"]["request_types"] and "no model choice" in recorded[1][2]["mode"]
+
+
+def test_the_card_shows_real_news_scores():
+    from training.model_card import _score_lines
+
+    lines = _score_lines({"evaluation": {"real_news_r61": {
+        "sentences": 120, "data": ["training/data/real/r61.json"], "mode": "annotate() on real news",
+        "real_entities": {"overlap_f1": 0.9096, "exact_f1": 0.8724, "gold": 407, "predicted": 400},
+        "real_requests": {"micro_f1": 0.0, "gold": 1, "predicted": 5},
+        "real_stance": {"GNA": {"macro_f1": 0.33, "gold_not_none": 0}, "Haftar": {"macro_f1": 0.5, "gold_not_none": 3}}}}})
+    text = "\n".join(lines)
+    assert "On `real_news_r61` (120 sentences, annotate() on real news, training/data/real/r61.json):" in text
+    assert "Entity overlap F1 **0.910** (same label, one-to-one; exact spans 0.872; 407 gold, 400 predicted)." in text
+    assert "Request types: micro-F1 **0.000** (1 gold, 5 predicted)." in text
+    assert "Stance toward Haftar: macro-F1 0.500 (3 gold stances other than none)." in text
+    assert "toward GNA" not in text  # no gold stance: its macro-F1 would say nothing

@@ -179,8 +179,22 @@ def score_installed(anercorp_test: str, tagger_dir: Path, classifier_dir: Path, 
         if code:
             return code
         record_in_checkpoint(installed, name, json.loads((out / "metrics.json").read_text(encoding="utf-8")))
+    if {"tagger", "classifier"} & set(kinds):
+        record_real_samples()
     score_events_end_to_end(default_model_dir("events"))
     return 0
+
+
+def record_real_samples(data_dir: Path = Path("../shared/data")) -> None:
+    """Score the installed tagger and classifier on the real-news samples kept in ``training/data/real``
+    and record the scores in their cards (skipped, with a message, without the raw news)."""
+    from training.real_sample import frozen_samples, record_frozen
+
+    samples = frozen_samples()
+    if not data_dir.is_dir() or not samples:
+        print(f"build_defaults: no {data_dir} or no kept samples; the cards have no real-news scores", file=sys.stderr)
+        return
+    record_frozen(samples, data_dir, default_model_dir("tagger"), default_model_dir("classifier"))
 
 
 def score_events_end_to_end(events_dir: Path, data: tuple[str, ...] = _EVENTS_DEV, *, tagger: str | None = None,

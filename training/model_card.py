@@ -246,6 +246,22 @@ def _score_lines(metrics: dict[str, Any]) -> list[str]:
                              f"same training records): request micro-F1 {base['micro_f1']:.3f}, "
                              f"macro-F1 {base['macro_f1']:.3f}.")
                 lines.append("")
+        if "real_entities" in scores:
+            found = scores["real_entities"]
+            lines.append(f"Entity overlap F1 **{found['overlap_f1']:.3f}** (same label, one-to-one; exact spans "
+                         f"{found['exact_f1']:.3f}; {found['gold']} gold, {found['predicted']} predicted).")
+            lines.append("")
+        if "real_requests" in scores:
+            asked = scores["real_requests"]
+            lines.append(f"Request types: micro-F1 **{asked['micro_f1']:.3f}** ({asked['gold']} gold, "
+                         f"{asked['predicted']} predicted).")
+            lines.append("")
+            for target, stance in scores.get("real_stance", {}).items():
+                if not stance["gold_not_none"]:  # a macro-F1 over "none" alone says nothing
+                    continue
+                lines.append(f"Stance toward {target}: macro-F1 {stance['macro_f1']:.3f} "
+                             f"({stance['gold_not_none']} gold stances other than none).")
+                lines.append("")
         for target, stance in scores.get("stance", {}).items():
             lines.append(f"Stance toward {target}: macro-F1 **{stance['macro_f1']:.3f}**, accuracy {stance['accuracy']:.3f}.")
             lines.append("")

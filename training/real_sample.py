@@ -220,6 +220,41 @@ def thaw(header: dict[str, Any], rows: Sequence[dict[str, Any]], data_dir: Path,
     return [by_id[row["id"]] for row in rows], labels
 
 
+def frozen_samples(folder: Path = Path("training/data/real")) -> list[Path]:
+    """The headers (``NAME.json``) of the samples kept in the repository."""
+    return sorted(folder.glob("*.json"))
+
+
+def score_frozen(header_path: Path, data_dir: Path, annotator: Any) -> dict[str, Any]:
+    """Draw a kept sample again (:func:`thaw`) and :func:`score` ``annotator`` on it."""
+    header = json.loads(header_path.read_text(encoding="utf-8"))
+    sample, labels = thaw(header, _read_jsonl(header_path.with_suffix(".jsonl")), data_dir, where=str(header_path))
+    return score(sample, labels, annotator) | {"blind": bool(header.get("blind", False))}
+
+
+def record_frozen(header_paths: Sequence[Path], data_dir: Path, tagger_dir: Path, classifier_dir: Path,
+                  record: Any = None) -> dict[str, dict[str, Any]]:
+    """Score the tagger and classifier of two checkpoints on kept real-news samples and add the scores
+    to their metrics and cards (the tagger's entities, the classifier's request types and stance),
+    as ``real_news_NAME``. Returns the scores by sample name."""
+    from libya_nlp.annotator import Annotator
+
+    if record is None:
+        from training.evaluate import record_in_checkpoint as record
+    annotator = Annotator(tagger=str(tagger_dir), classifier=str(classifier_dir))
+    results = {}
+    for path in header_paths:
+        scores = score_frozen(path, data_dir, annotator)
+        results[path.stem] = scores
+        about = {"sentences": scores["sentences"], "data": [str(path)],
+                 "mode": "annotate() on real news sentences drawn again from the raw news, labelled blind "
+                         + ("(no model choice made on them)" if scores["blind"] else "(used as a dev set since)")}
+        record(tagger_dir, f"real_news_{path.stem}", about | {"real_entities": scores["entities"]})
+        record(classifier_dir, f"real_news_{path.stem}",
+               about | {"real_requests": scores["request_types"], "real_stance": scores["stance"]})
+    return results
+
+
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -267,9 +302,14 @@ def main(argv: list[str] | None = None) -> int:
     freezing.add_argument("--naming")
     freezing.add_argument("--prefix", required=True)
     freezing.add_argument("--note", default="", help="who labelled it and how (goes into OUT.json)")
+    freezing.add_argument("--blind", action="store_true",
+                          help="no model choice has been made on this sample yet (recorded; cards say so)")
     frozen = commands.add_parser("score-frozen", help="draw a frozen sample again and score the models on it")
     frozen.add_argument("header", type=Path, help="OUT.json written by freeze")
     frozen.add_argument("--data", type=Path, default=Path("../shared/data"))
+    frozen.add_argument("--record", action="store_true",
+                        help="also add the scores to the metrics and cards of --tagger and --classifier "
+                             "(the installed defaults when not given)")
     scoring = commands.add_parser("score", help="score the models on a labelled sample")
     scoring.add_argument("sample", type=Path)
     scoring.add_argument("labels", type=Path, nargs="+", help="JSONL files of labels by id (the first file wins on an id)")
@@ -285,6 +325,13 @@ def main(argv: list[str] | None = None) -> int:
         args.out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
         print(f"wrote {len(rows)} sentences to {args.out}", file=sys.stderr)
         return 0
+    if args.command == "score-frozen" and args.record:
+        from libya_nlp.checkpoints import default_model_dir
+
+        results = record_frozen([args.header], args.data, Path(args.tagger or default_model_dir("tagger")),
+                                Path(args.classifier or default_model_dir("classifier")))
+        print(json.dumps(results, ensure_ascii=False, indent=2))
+        return 0
     if args.command == "score-frozen":
         header = json.loads(args.header.read_text(encoding="utf-8"))
         rows = _read_jsonl(args.header.with_suffix(".jsonl"))
@@ -298,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "freeze":
         draw_args = {"seed": args.draw_seed, "with_verb": args.with_verb, "without_verb": args.without_verb,
                      "naming": args.naming, "prefix": args.prefix}
-        header, rows = freeze(sample, labels, draw_args, note=args.note)
+        header, rows = freeze(sample, labels, draw_args, blind=args.blind, note=args.note)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.with_suffix(".json").write_text(json.dumps(header, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         args.out.with_suffix(".jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
