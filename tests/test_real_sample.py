@@ -152,7 +152,7 @@ def test_kept_samples_are_scored_into_both_cards(tmp_path, tiny_tagger_dir, tiny
     assert results["t"]["sentences"] == 2 and results["t"]["request_types"]["gold"] == 1 and results["t"]["blind"]
     assert [(d, n) for d, n, _ in recorded] == [(tiny_tagger_dir, "real_news_t"), (tiny_classifier_dir, "real_news_t")]
     assert set(recorded[0][2]) == {"sentences", "data", "mode", "real_entities"}
-    assert recorded[1][2]["real_requests"] == results["t"]["request_types"] and "no model choice" in recorded[1][2]["mode"]
+    assert recorded[1][2]["real_requests"] == results["t"]["request_types"] and "a blind test" in recorded[1][2]["mode"]
 
 
 def test_the_card_shows_real_news_scores():
@@ -167,5 +167,5 @@ def test_the_card_shows_real_news_scores():
     assert "On `real_news_r61` (120 sentences, annotate() on real news, training/data/real/r61.json):" in text
     assert "Entity overlap F1 **0.910** (same label, one-to-one; exact spans 0.872; 407 gold, 400 predicted)." in text
     assert "Request types: micro-F1 **0.000** (1 gold, 5 predicted)." in text
-    assert "Stance toward Haftar: macro-F1 0.500 (3 gold stances other than none)." in text
+    assert "Stance toward Haftar: macro-F1 0.500 (gold stances other than none: 3)." in text
     assert "toward GNA" not in text  # no gold stance: its macro-F1 would say nothing

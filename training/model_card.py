@@ -260,7 +260,7 @@ def _score_lines(metrics: dict[str, Any]) -> list[str]:
                 if not stance["gold_not_none"]:  # a macro-F1 over "none" alone says nothing
                     continue
                 lines.append(f"Stance toward {target}: macro-F1 {stance['macro_f1']:.3f} "
-                             f"({stance['gold_not_none']} gold stances other than none).")
+                             f"(gold stances other than none: {stance['gold_not_none']}).")
                 lines.append("")
         for target, stance in scores.get("stance", {}).items():
             lines.append(f"Stance toward {target}: macro-F1 **{stance['macro_f1']:.3f}**, accuracy {stance['accuracy']:.3f}.")

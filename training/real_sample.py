@@ -248,7 +248,8 @@ def record_frozen(header_paths: Sequence[Path], data_dir: Path, tagger_dir: Path
         results[path.stem] = scores
         about = {"sentences": scores["sentences"], "data": [str(path)],
                  "mode": "annotate() on real news sentences drawn again from the raw news, labelled blind "
-                         + ("(no model choice made on them)" if scores["blind"] else "(used as a dev set since)")}
+                         + ("(a blind test: no model choice made on them)" if scores["blind"]
+                            else "(a dev set, not a blind test: they or their errors have shaped choices)")}
         record(tagger_dir, f"real_news_{path.stem}", about | {"real_entities": scores["entities"]})
         record(classifier_dir, f"real_news_{path.stem}",
                about | {"real_requests": scores["request_types"], "real_stance": scores["stance"]})
