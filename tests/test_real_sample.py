@@ -136,7 +136,7 @@ def test_the_committed_samples_have_offsets_and_known_labels():
             assert set(row["request_types"]) <= set(REQUEST_TYPES)
 
 
-def test_kept_samples_are_scored_into_both_cards(tmp_path, tiny_tagger_dir, tiny_classifier_dir):
+def test_kept_samples_are_scored_into_both_cards(tmp_path, tiny_tagger_dir, tiny_classifier_dir, capsys):
     from training.real_sample import freeze, record_frozen
 
     _raw_news(tmp_path, ["وطالبت حكومة الوفاق تركيا بدعم عسكري عاجل", "وصل رئيس المجلس الرئاسي إلى طرابلس مساء أمس"])
@@ -153,6 +153,10 @@ def test_kept_samples_are_scored_into_both_cards(tmp_path, tiny_tagger_dir, tiny
     assert [(d, n) for d, n, _ in recorded] == [(tiny_tagger_dir, "real_news_t"), (tiny_classifier_dir, "real_news_t")]
     assert set(recorded[0][2]) == {"sentences", "data", "mode", "real_entities"}
     assert recorded[1][2]["real_requests"] == results["t"]["request_types"] and "a blind test" in recorded[1][2]["mode"]
+    assert main(["score-frozen", str(tmp_path / "t.json"), "--data", str(tmp_path), "--tagger", str(tiny_tagger_dir),
+                 "--classifier", str(tiny_classifier_dir)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["t"]["request_types"] == results["t"]["request_types"]
 
 
 def test_the_card_shows_real_news_scores():

@@ -15,7 +15,9 @@ same sentences again from ``../shared/data``, checks every hash, and scores them
 
     python -m training.real_sample freeze runs/real_sample.jsonl runs/real_labels.jsonl \
         --draw-seed 7 --with-verb 90 --without-verb 60 --prefix raw --out training/data/real/raw
-    python -m training.real_sample score-frozen training/data/real/raw.json [--tagger DIR --classifier DIR]
+    python -m training.real_sample score-frozen [training/data/real/raw.json ...] [--tagger DIR --classifier DIR] [--record]
+
+(every kept sample when none is named; ``--record`` adds the scores to the two models' cards).
 
 ``score`` runs the public :class:`~libya_nlp.annotator.Annotator` on the sentences and prints entity
 overlap and exact F1 (same label, one-to-one), request-type micro-F1 and stance macro-F1 per target;
@@ -306,7 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     freezing.add_argument("--blind", action="store_true",
                           help="no model choice has been made on this sample yet (recorded; cards say so)")
     frozen = commands.add_parser("score-frozen", help="draw a frozen sample again and score the models on it")
-    frozen.add_argument("header", type=Path, help="OUT.json written by freeze")
+    frozen.add_argument("headers", type=Path, nargs="*",
+                        help="NAME.json files written by freeze (default: every sample in training/data/real)")
     frozen.add_argument("--data", type=Path, default=Path("../shared/data"))
     frozen.add_argument("--record", action="store_true",
                         help="also add the scores to the metrics and cards of --tagger and --classifier "
@@ -326,23 +329,31 @@ def main(argv: list[str] | None = None) -> int:
         args.out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
         print(f"wrote {len(rows)} sentences to {args.out}", file=sys.stderr)
         return 0
-    if args.command == "score-frozen" and args.record:
+    if args.command == "score-frozen":
         from libya_nlp.checkpoints import default_model_dir
 
-        results = record_frozen([args.header], args.data, Path(args.tagger or default_model_dir("tagger")),
-                                Path(args.classifier or default_model_dir("classifier")))
+        headers = args.headers or frozen_samples()
+        if args.record:
+            results = record_frozen(headers, args.data, Path(args.tagger or default_model_dir("tagger")),
+                                    Path(args.classifier or default_model_dir("classifier")))
+        else:
+            from libya_nlp.annotator import Annotator
+
+            annotator = Annotator(tagger=args.tagger, classifier=args.classifier)
+            results = {}
+            for path in headers:
+                results[path.stem] = score_frozen(path, args.data, annotator)
+                if args.baseline is not None:
+                    header = json.loads(path.read_text(encoding="utf-8"))
+                    sample, labels = thaw(header, _read_jsonl(path.with_suffix(".jsonl")), args.data, where=str(path))
+                    results[path.stem]["baseline"] = baseline_score(sample, labels, args.baseline)
         print(json.dumps(results, ensure_ascii=False, indent=2))
         return 0
-    if args.command == "score-frozen":
-        header = json.loads(args.header.read_text(encoding="utf-8"))
-        rows = _read_jsonl(args.header.with_suffix(".jsonl"))
-        sample, labels = thaw(header, rows, args.data, where=str(args.header))
-    else:
-        sample = _read_jsonl(args.sample)
-        labels = {}
-        for path in args.labels:
-            for record in _read_jsonl(path):
-                labels.setdefault(record["id"], record)
+    sample = _read_jsonl(args.sample)
+    labels = {}
+    for path in args.labels:
+        for record in _read_jsonl(path):
+            labels.setdefault(record["id"], record)
     if args.command == "freeze":
         draw_args = {"seed": args.draw_seed, "with_verb": args.with_verb, "without_verb": args.without_verb,
                      "naming": args.naming, "prefix": args.prefix}
