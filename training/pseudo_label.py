@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import sys
 from collections import Counter
@@ -65,7 +66,7 @@ def pseudo_label(tagger: EntityTagger, data: Path, *, sentences: int, min_prob: 
     folders = raw_text_folders(data)
     if not folders:
         raise DataError(f"no raw-text folders under {data} (a folder qualifies when its README.md title says 'raw')")
-    quota = -(-sentences * pool_factor // len(folders))
+    quota = math.ceil(sentences * pool_factor / len(folders))
     pool: list[list[str]] = []
     for folder in folders:
         for count, words in enumerate(candidate_sentences(folder, article_share=article_share, seed=seed,

@@ -227,11 +227,21 @@ def frozen_samples(folder: Path = Path("training/data/real")) -> list[Path]:
     return sorted(folder.glob("*.json"))
 
 
-def score_frozen(header_path: Path, data_dir: Path, annotator: Any) -> dict[str, Any]:
-    """Draw a kept sample again (:func:`thaw`) and :func:`score` ``annotator`` on it."""
+def load_frozen(header_path: Path, data_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """A kept sample's header, and its sentences and labels drawn again from ``data_dir`` (:func:`thaw`)."""
     header = json.loads(header_path.read_text(encoding="utf-8"))
     sample, labels = thaw(header, _read_jsonl(header_path.with_suffix(".jsonl")), data_dir, where=str(header_path))
-    return score(sample, labels, annotator) | {"blind": bool(header.get("blind", False))}
+    return header, sample, labels
+
+
+def score_frozen(header_path: Path, data_dir: Path, annotator: Any, *, baseline: Path | None = None) -> dict[str, Any]:
+    """:func:`score` ``annotator`` on a kept sample, with whether the sample is still blind (and, given a
+    classifier config as ``baseline``, the TF-IDF baseline's request scores there)."""
+    header, sample, labels = load_frozen(header_path, data_dir)
+    scores = score(sample, labels, annotator) | {"blind": bool(header.get("blind", False))}
+    if baseline is not None:
+        scores["baseline"] = baseline_score(sample, labels, baseline)
+    return scores
 
 
 def record_frozen(header_paths: Sequence[Path], data_dir: Path, tagger_dir: Path, classifier_dir: Path,
@@ -340,13 +350,7 @@ def main(argv: list[str] | None = None) -> int:
             from libya_nlp.annotator import Annotator
 
             annotator = Annotator(tagger=args.tagger, classifier=args.classifier)
-            results = {}
-            for path in headers:
-                results[path.stem] = score_frozen(path, args.data, annotator)
-                if args.baseline is not None:
-                    header = json.loads(path.read_text(encoding="utf-8"))
-                    sample, labels = thaw(header, _read_jsonl(path.with_suffix(".jsonl")), args.data, where=str(path))
-                    results[path.stem]["baseline"] = baseline_score(sample, labels, args.baseline)
+            results = {path.stem: score_frozen(path, args.data, annotator, baseline=args.baseline) for path in headers}
         print(json.dumps(results, ensure_ascii=False, indent=2))
         return 0
     sample = _read_jsonl(args.sample)
