@@ -289,8 +289,8 @@ class ActorRegistry:
         words = text.split()
         own = {self.demonym(word) for word in words}
         shared = set()
-        for _, _, actor, status in self.runs(words):
-            if status == "own":
+        for start, end, actor, status in self.runs(words):
+            if status == "own" and self._form_kind(" ".join(words[start:end])) != "seat":  # طرابلس is also Lebanon's
                 own.add(self.actors[actor].country)
             elif status == "shared":
                 shared.add(actor)
@@ -341,6 +341,22 @@ class ActorRegistry:
         key = self._whole_key(words) if words else None
         form = None if key is None else self._forms[key]
         return None if form is None else (form.actor, self._status(form.actor, key))
+
+    def names_as_place(self, surface: str) -> bool:
+        """Whether ``surface`` is, as a whole, a capital or seat form (``طرابلس``, ``طبرق``): a place
+        that names its actor only where it stands for it, which only the linker decides.
+
+        >>> registry = ActorRegistry.load()
+        >>> registry.names_as_place("وطرابلس"), registry.names_as_place("حكومة طرابلس"), registry.names_as_place("سرت")
+        (True, False, False)
+        """
+        return self._form_kind(surface) in ("capital", "seat")
+
+    def _form_kind(self, surface: str) -> str | None:
+        words = normalize_alias(surface).split()
+        key = self._whole_key(words) if words else None
+        form = None if key is None else self._forms[key]
+        return None if form is None else form.kind
 
     def _status(self, actor: str, key: str) -> str:
         if (actor, key) in self._homonyms:

@@ -101,7 +101,20 @@ def test_a_shared_name_does_not_name_the_target_in_a_document_about_a_state_that
 def test_a_name_inside_another_actors_longer_name_does_not_name_the_target():
     gate = TargetMentionGate(ActorRegistry.load())
     assert not gate.keeps("رفض برلمان طرابلس غير المعترف به الاتفاق".split(), "LBY-GNA")  # the congress, not the GNA
-    assert gate.keeps("قصفت قوات حفتر طرابلس".split(), "LBY-GNA")  # the seat on its own still names it
+    assert gate.keeps("قصفت قوات حفتر طرابلس".split(), "LBY-GNA")  # the seat still names it where Libya is named
+
+
+def test_a_seat_names_the_target_only_in_a_text_that_names_its_country():
+    registry = ActorRegistry.load()
+    gate = TargetMentionGate(registry)
+    lebanon = "لماذا طرابلس غائبة عنها مشاريع الدولة اللبنانية مع العلم ان الرئيس ميقاتي هو ابن طرابلس ؟".split()
+    assert not gate.keeps(lebanon, "LBY-GNA")  # Lebanon's Tripoli: the city alone does not make the text Libyan
+    assert not gate.keeps("وشن التنظيم هجمات على سفارات في طرابلس".split(), "LBY-GNA")
+    assert gate.keeps("وشن التنظيم هجمات على سفارات في طرابلس".split(), "LBY-GNA",
+                      document="عاد الهدوء إلى ليبيا. وشن التنظيم هجمات على سفارات في طرابلس")
+    assert gate.keeps(lebanon, "LBY-GNA", mentions=[("طرابلس", "LBY-GNA")])  # where the linker says it stands for it
+    assert registry.in_context("LBY-GNA", "homonym", "التقى الوفد في طرابلس") is None
+    assert registry.in_context("LBY-GNA", "homonym", "التقى الوفد في طرابلس الليبية") == "LBY-GNA"
 
 
 def test_the_stage_reads_homonyms_against_the_whole_document(tiny_tagger_dir, tiny_classifier_dir):
