@@ -337,9 +337,7 @@ class ActorRegistry:
         (('LBY-GNA', 'homonym'), ('LBY-GNA', 'shared'), ('PSE', 'own'))
         >>> registry.name("الوفاق يفوز")
         """
-        words = normalize_alias(surface).split()
-        key = self._whole_key(words) if words else None
-        form = None if key is None else self._forms[key]
+        key, form = self._whole_form(surface)
         return None if form is None else (form.actor, self._status(form.actor, key))
 
     def names_as_place(self, surface: str) -> bool:
@@ -353,10 +351,13 @@ class ActorRegistry:
         return self._form_kind(surface) in ("capital", "seat")
 
     def _form_kind(self, surface: str) -> str | None:
+        return getattr(self._whole_form(surface)[1], "kind", None)
+
+    def _whole_form(self, surface: str) -> tuple[str | None, _Form | None]:
+        """The registry key and form that the whole of ``surface`` is (clitics off the first word)."""
         words = normalize_alias(surface).split()
         key = self._whole_key(words) if words else None
-        form = None if key is None else self._forms[key]
-        return None if form is None else form.kind
+        return key, None if key is None else self._forms[key]
 
     def _status(self, actor: str, key: str) -> str:
         if (actor, key) in self._homonyms:
